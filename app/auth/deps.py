@@ -1,0 +1,45 @@
+"""Who is calling, and may they? Dependencies every feature reuses."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth.service import Principal, resolve_token
+from app.core.deps import SessionDep
+from app.core.errors import Forbidden, Unauthorized
+
+_bearer = HTTPBearer(auto_error=False, description="A session token or a device token.")
+
+
+def get_current_user(
+    session: SessionDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise Unauthorized("Send Authorization: Bearer <token>.")
+    return resolve_token(session, creds.credentials)
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets only the given roles through (403 otherwise)."""
+
+    def _check(user: CurrentUser) -> Principal:
+        if user.role not in roles:
+            raise Forbidden(f"This needs one of the roles {', '.join(roles)}; you are {user.role}.")
+        return user
+
+    return _check
+
+
+AdminUser = Annotated[Principal, Depends(require_roles("admin"))]
+
+
+def ensure_in_area(user: Principal, unit_path: str, what: str) -> None:
+    """403 when the thing lies outside the caller's area."""
+    if not user.covers(unit_path):
+        raise Forbidden(f"{what} lies outside your area ({user.unit_code}).")

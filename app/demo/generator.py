@@ -1,0 +1,189 @@
+"""A synthetic but plausible country for demos, tests and benchmarks (deterministic by seed)."""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.auth.models import User
+from app.auth.service import create_user
+from app.registry import service as registry
+from app.registry.models import AdminUnit
+
+Step = Callable[[str, int, int], None]
+
+COUNTRY = "DM"
+LEVELS = [
+    {"code": "pre_primary", "name": "Pre-primary", "sequence": 0, "entrance_age": 4, "duration": 2,
+     "grades": ["PP1", "PP2"]},
+    {"code": "primary", "name": "Primary", "sequence": 1, "entrance_age": 6, "duration": 6,
+     "grades": ["P1", "P2", "P3", "P4", "P5", "P6"]},
+    {"code": "lower_secondary", "name": "Lower secondary", "sequence": 2, "entrance_age": 12,
+     "duration": 3, "grades": ["S1", "S2", "S3"]},
+    {"code": "upper_secondary", "name": "Upper secondary", "sequence": 3, "entrance_age": 15,
+     "duration": 3, "grades": ["S4", "S5", "S6"]},
+]
+_REGION_NAMES = ["Nord", "Sud", "Est", "Ouest", "Centre", "Artibonite", "Grand'Anse", "Nippes",
+                 "Nord-Est", "Nord-Ouest", "Sud-Est", "Plateau", "Littoral", "Savanes", "Collines",
+                 "Mono", "Couffo", "Zou", "Atlantique", "Donga"]
+_SYLLABLES = ["ba", "lo", "mi", "ka", "ri", "to", "sa", "ne", "gu", "fa", "do", "le", "ma", "pi",
+              "ro", "su", "ta", "vi", "zo", "ki"]
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    schools: int = 600
+    seed: int = 2025
+    returns: bool = True
+    today: date | None = None
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    role: str
+    unit: str
+
+
+@dataclass
+class DemoResult:
+    users: list[DemoUser]
+    summary: str
+    already_present: bool = False
+    years: tuple[int, int] = (0, 0)
+    district_codes: list[str] = field(default_factory=list)
+
+
+def _place_name(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
+
+
+def demo_years(today: date) -> tuple[int, int]:
+    """(earlier year, current year): the current school year starts in September."""
+    current = today.year if today.month >= 9 else today.year - 1
+    return current - 1, current
+
+
+def shape(schools: int) -> tuple[int, int]:
+    """(regions, districts per region) for a country of this many schools (~50 per district)."""
+    regions = min(len(_REGION_NAMES), max(3, schools // 6000))
+    per_region = max(4, round(schools / regions / 50))
+    return regions, per_region
+
+
+def demo_users(spec: DemoSpec, region: str, district: str, other_district: str) -> list[DemoUser]:
+    rng = random.Random(spec.seed * 7 + 1)
+
+    def pw() -> str:
+        return "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(12))
+
+    return [
+        DemoUser("admin", pw(), "admin", COUNTRY),
+        DemoUser("analyst", pw(), "analyst", COUNTRY),
+        DemoUser("reviewer", pw(), "reviewer", region),
+        DemoUser("clerk", pw(), "clerk", district),
+        DemoUser("clerk2", pw(), "clerk", other_district),
+    ]
+
+
+def build_registry(session: Session, spec: DemoSpec, step: Step | None = None) -> DemoResult:
+    """Admin tree, schools, structure, years and population; flushes, the caller commits."""
+    rng = random.Random(spec.seed)
+    today = spec.today or datetime.now(UTC).date()
+    earlier, current = demo_years(today)
+    n_regions, per_region = shape(spec.schools)
+    units = [{"code": COUNTRY, "name": "Demoland", "level_name": "country", "parent": None}]
+    districts: list[str] = []
+    for r in range(n_regions):
+        rcode = f"{COUNTRY}-R{r + 1:02d}"
+        units.append({"code": rcode, "name": _REGION_NAMES[r], "level_name": "region", "parent": COUNTRY})
+        for d in range(per_region):
+            dcode = f"{rcode}-D{d + 1:03d}"
+            units.append({"code": dcode, "name": _place_name(rng), "level_name": "district",
+                          "parent": rcode})
+            districts.append(dcode)
+    if step:
+        step("Admin units", 0, len(units))
+    registry.upsert_units(session, units)
+    registry.upsert_levels(session, LEVELS)
+
+    schools = []
+    per_district: dict[str, int] = dict.fromkeys(districts, 0)
+    for i in range(spec.schools):
+        # The first districts get one school each in turn, so every district has schools.
+        district = districts[i] if i < len(districts) else rng.choice(districts)
+        per_district[district] += 1
+        levels = ["primary"]
+        if rng.random() < 0.3:
+            levels.insert(0, "pre_primary")
+        if rng.random() < 0.25:
+            levels.append("lower_secondary")
+            if rng.random() < 0.4:
+                levels.append("upper_secondary")
+        schools.append({
+            "code": f"{COUNTRY}-{i + 1:06d}",
+            "name": f"{rng.choice(['École', 'Lycée', 'Institution', 'Collège'])} {_place_name(rng)}",
+            "unit": district,
+            "ownership": rng.choices(["public", "private", "community", "faith_based"],
+                                     [70, 15, 8, 7])[0],
+            "locality": "rural" if rng.random() < 0.65 else "urban",
+            "levels": levels, "status": "open", "attributes": {},
+        })
+    if step:
+        step("Schools", 0, len(schools))
+    registry.upsert_schools(session, schools)
+
+    registry.upsert_years(session, [
+        {"year": y, "label": f"{y}/{(y + 1) % 100:02d}", "reference_date": date(y, 11, 15),
+         "window_opens": datetime(y, 10, 1, tzinfo=UTC),
+         "window_closes": datetime(y + 1, 3, 31, 23, 59, 59, tzinfo=UTC), "reopened_until": None}
+        for y in (earlier, current)
+    ])
+    population = []
+    for district, n in per_district.items():
+        for year in (earlier, current):
+            for age in range(3, 25):
+                # ~45 pupils a grade a school; fewer children of secondary age reach school.
+                base = n * 45 / (0.95 if age < 12 else 0.7 if age < 18 else 0.4)
+                for sex in ("F", "M"):
+                    population.append({"unit": district, "year": year, "age": age, "sex": sex,
+                                       "value": int(base * rng.uniform(0.9, 1.1) * (1.02 if sex == "M" else 0.98))})
+    if step:
+        step("Population", 0, len(population))
+    registry.upsert_population(session, population)
+    region = f"{COUNTRY}-R01"
+    users = demo_users(spec, region, districts[0], districts[1])
+    for u in users:
+        create_user(session, u.username, u.password, u.role, u.unit, full_name=f"Demo {u.role}")
+    return DemoResult(
+        users=users,
+        summary=(f"Demoland: {n_regions} regions, {len(districts)} districts, {spec.schools} schools; "
+                 f"school years {earlier} (closed) and {current} (open)."),
+        years=(earlier, current),
+        district_codes=districts,
+    )
+
+
+def build_demo(factory: sessionmaker[Session], spec: DemoSpec, step: Step | None = None) -> DemoResult:
+    """Build the whole demo in one transaction (or report that it is already there)."""
+    with factory() as session:
+        present = session.scalar(select(AdminUnit.id).where(AdminUnit.code == COUNTRY))
+        if present is not None:
+            region, districts = f"{COUNTRY}-R01", sorted(
+                session.scalars(select(AdminUnit.code).where(AdminUnit.level == 2)))
+            users = demo_users(spec, region, districts[0], districts[1])
+            known = set(session.scalars(select(User.username)))
+            return DemoResult(users=[u for u in users if u.username in known],
+                              summary="Demo country already loaded.", already_present=True)
+        with session.begin():
+            result = build_registry(session, spec, step)
+            from app.forms.service import load_standard_form
+
+            load_standard_form(session)
+        return result
+
+

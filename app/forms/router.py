@@ -1,0 +1,21 @@
+"""Form definition endpoints."""
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.auth.deps import CurrentUser
+from app.core.deps import SessionDep
+from app.forms import service
+
+router = APIRouter(prefix="/api/v1/forms", tags=["forms"])
+
+
+@router.get("", summary="All form definitions, every version")
+def list_forms(session: SessionDep, _user: CurrentUser) -> list[dict[str, Any]]:
+    return [r.definition for r in service.list_forms(session)]
+
+
+@router.get("/{code}/{version}", summary="One version of one form definition")
+def get_form(code: str, version: int, session: SessionDep, _user: CurrentUser) -> dict[str, Any]:
+    return service.get_form_row(session, code, version).definition

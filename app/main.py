@@ -1,0 +1,59 @@
+"""The FastAPI application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+
+from app.auth.router import router as auth_router
+from app.core.config import Settings, get_settings
+from app.core.db import make_engine, make_sessionmaker
+from app.core.errors import install_error_handlers
+from app.core.health import router as health_router
+from app.core.migrate import schema_problem
+from app.registry.router import router as registry_router
+
+DESCRIPTION = """
+The offline-first EMIS census server: district offices push annual school census returns,
+the server checks and stores every revision, and the ministry reads aggregates and indicators.
+
+Every error is RFC 9457 `application/problem+json`. Authenticate with `POST /api/v1/auth/token`
+(or a device token) and send `Authorization: Bearer <token>`.
+"""
+
+
+class SchemaNotReady(RuntimeError):
+    """The database is not at the migration this code needs."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for the given settings (the environment's by default)."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.effective_database_url, settings.pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.check_schema_on_start:
+            issue = schema_problem(engine, settings.effective_database_url)
+            if issue:
+                raise SchemaNotReady(issue)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="EMIS census server",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine, write=True)
+    app.state.read_sessionmaker = make_sessionmaker(engine, write=False)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(registry_router)
+    return app

@@ -1,0 +1,138 @@
+"""Registry endpoints: reads for every signed-in user (schools within their area), writes for admins."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from app.auth.deps import AdminUser, CurrentUser
+from app.core.deps import SessionDep, WriteSessionDep
+from app.registry import service
+from app.registry.schemas import (
+    AdminUnitPublic,
+    AdminUnitUpsert,
+    EducationLevelBase,
+    EducationLevelPublic,
+    Page,
+    PopulationUpsert,
+    SchoolPublic,
+    SchoolUpsert,
+    SchoolYearBase,
+    SchoolYearPublic,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["registry"])
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
+Cursor = Annotated[str | None, Query(description="Opaque cursor from the previous page.")]
+
+
+@router.get("/admin-units", response_model=Page[AdminUnitPublic], summary="List admin units")
+def list_admin_units(
+    session: SessionDep,
+    _user: CurrentUser,
+    under: Annotated[str | None, Query(description="Only this unit and everything below it.",
+                                       examples=["HT-NO"])] = None,
+    level: Annotated[int | None, Query(ge=0, description="Only units at this level.")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page[AdminUnitPublic]:
+    items, nxt = service.list_units(session, under, level, cursor, limit)
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.get("/admin-units/{code}", response_model=AdminUnitPublic, summary="One admin unit")
+def get_admin_unit(code: str, session: SessionDep, _user: CurrentUser) -> AdminUnitPublic:
+    return service.get_unit(session, code)
+
+
+@router.put("/admin-units/{code}", response_model=AdminUnitPublic,
+            summary="Create or update an admin unit (administrators)")
+def put_admin_unit(code: str, body: AdminUnitUpsert, session: WriteSessionDep, _admin: AdminUser) -> AdminUnitPublic:
+    service.upsert_units(session, [{"code": code, **body.model_dump()}])
+    session.commit()
+    return service.get_unit(session, code)
+
+
+@router.get("/schools", response_model=Page[SchoolPublic], summary="List schools in your area")
+def list_schools(
+    session: SessionDep,
+    user: CurrentUser,
+    unit: Annotated[str | None, Query(description="Only schools in this unit and below.")] = None,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page[SchoolPublic]:
+    items, nxt = service.list_schools(session, user, unit, status, cursor, limit)
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.get("/schools/{code}", response_model=SchoolPublic, summary="One school",
+            responses={403: {"description": "The school lies outside your area."}})
+def get_school(code: str, session: SessionDep, user: CurrentUser) -> SchoolPublic:
+    return service.get_school(session, user, code)
+
+
+@router.put("/schools/{code}", response_model=SchoolPublic,
+            summary="Create or update a school (administrators)")
+def put_school(code: str, body: SchoolUpsert, session: WriteSessionDep, admin: AdminUser) -> SchoolPublic:
+    service.require_unit(session, body.unit)
+    service.upsert_schools(session, [{"code": code, **body.model_dump(mode="json")}])
+    session.commit()
+    return service.get_school(session, admin, code)
+
+
+@router.delete("/schools/{code}", status_code=204, summary="Delete a school without returns (administrators)")
+def delete_school(code: str, session: WriteSessionDep, _admin: AdminUser) -> Response:
+    service.delete_school(session, code)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/school-years", response_model=list[SchoolYearPublic], summary="School years and census windows")
+def list_school_years(session: SessionDep, _user: CurrentUser) -> list[SchoolYearPublic]:
+    return service.list_years(session)
+
+
+@router.get("/school-years/{year}", response_model=SchoolYearPublic, summary="One school year")
+def get_school_year(year: int, session: SessionDep, _user: CurrentUser) -> SchoolYearPublic:
+    return service.get_year(session, year)
+
+
+@router.put("/school-years/{year}", response_model=SchoolYearPublic,
+            summary="Create or update a school year, open or reopen its window (administrators)")
+def put_school_year(year: int, body: SchoolYearBase, session: WriteSessionDep, _admin: AdminUser) -> SchoolYearPublic:
+    service.upsert_years(session, [{"year": year, **body.model_dump()}])
+    session.commit()
+    return service.get_year(session, year)
+
+
+@router.get("/education-levels", response_model=list[EducationLevelPublic],
+            summary="The education structure: levels, grades, entrance age, duration")
+def list_education_levels(session: SessionDep, _user: CurrentUser) -> list[EducationLevelPublic]:
+    return service.list_levels(session)
+
+
+@router.put("/education-levels/{code}", response_model=list[EducationLevelPublic],
+            summary="Create or update one level of the structure (administrators)")
+def put_education_level(
+    code: str, body: EducationLevelBase, session: WriteSessionDep, _admin: AdminUser
+) -> list[EducationLevelPublic]:
+    service.upsert_levels(session, [{"code": code, **body.model_dump()}])
+    session.commit()
+    return service.list_levels(session)
+
+
+@router.get("/population", summary="Population of a unit (and below) by single age and sex")
+def get_population(
+    session: SessionDep,
+    _user: CurrentUser,
+    unit: Annotated[str, Query(examples=["HT-NO"])],
+    year: Annotated[int, Query(examples=[2025])],
+) -> dict[str, Any]:
+    return {"unit": unit, "year": year, "rows": service.population_for(session, unit, year)}
+
+
+@router.put("/population", summary="Set population figures (administrators)")
+def put_population(body: PopulationUpsert, session: WriteSessionDep, _admin: AdminUser) -> dict[str, int]:
+    counts = service.upsert_population(session, [r.model_dump() for r in body.rows])
+    session.commit()
+    return {"created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged}

@@ -1,0 +1,477 @@
+"""Registry use cases: admin tree, schools, school years, education structure, population.
+
+Bulk functions take plain dicts so the HTTP API, the CSV importer and the demo generator share
+one code path; they flush, never commit."""
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.auth.service import Principal
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.core.paging import decode_cursor, encode_cursor
+from app.core.types import utcnow
+from app.registry.models import AdminUnit, EducationLevel, Population, School, SchoolYear
+from app.registry.schemas import (
+    AdminUnitPublic,
+    EducationLevelPublic,
+    SchoolPublic,
+    SchoolYearPublic,
+)
+from app.sync.changes import Change, record_changes
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class UpsertCounts:
+    """What a bulk upsert did."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changes: list[Change] = field(default_factory=list)
+
+    def __add__(self, other: "UpsertCounts") -> "UpsertCounts":
+        return UpsertCounts(
+            self.created + other.created,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.changes + other.changes,
+        )
+
+
+def subtree_filter(path_column: Any, path: str) -> Any:
+    """Rows whose path lies under `path` (itself included), as an index-friendly range."""
+    # Paths are /1/7/42/: every descendant starts with the prefix; '0' follows '/' in byte order.
+    return (path_column >= path) & (path_column < path[:-1] + "0")
+
+
+# ---------------------------------------------------------------- admin units
+
+
+def unit_by_code(session: Session, code: str) -> AdminUnit | None:
+    return session.scalar(select(AdminUnit).where(AdminUnit.code == code))
+
+
+def require_unit(session: Session, code: str, path: str = "unit") -> AdminUnit:
+    """The unit with this code, or a 422 naming the field."""
+    unit = unit_by_code(session, code)
+    if unit is None:
+        raise InvalidInput(
+            f"No admin unit has the code {code!r}.",
+            [{"code": "UNKNOWN_UNIT", "path": path, "message": f"unknown admin unit {code!r}"}],
+        )
+    return unit
+
+
+def _codes_for_paths(session: Session, paths: Iterable[str]) -> dict[int, str]:
+    ids = {int(p) for path in paths for p in path.strip("/").split("/") if p}
+    if not ids:
+        return {}
+    rows = session.execute(select(AdminUnit.id, AdminUnit.code).where(AdminUnit.id.in_(ids)))  # type: ignore[union-attr]
+    return {i: c for i, c in rows}
+
+
+def _unit_public(unit: AdminUnit, codes: dict[int, str]) -> AdminUnitPublic:
+    chain = [codes[int(p)] for p in unit.path.strip("/").split("/") if p]
+    return AdminUnitPublic(
+        code=unit.code,
+        name=unit.name,
+        level=unit.level,
+        level_name=unit.level_name,
+        parent=chain[-2] if len(chain) > 1 else None,
+        path=chain,
+    )
+
+
+def units_public(session: Session, units: Sequence[AdminUnit]) -> list[AdminUnitPublic]:
+    codes = _codes_for_paths(session, (u.path for u in units))
+    return [_unit_public(u, codes) for u in units]
+
+
+def get_unit(session: Session, code: str) -> AdminUnitPublic:
+    unit = unit_by_code(session, code)
+    if unit is None:
+        raise NotFound(f"No admin unit has the code {code!r}.")
+    return units_public(session, [unit])[0]
+
+
+def list_units(
+    session: Session, under: str | None, level: int | None, cursor: str | None, limit: int
+) -> tuple[list[AdminUnitPublic], str | None]:
+    """Units in path order (a parent before its children), optionally below one unit."""
+    q = select(AdminUnit)
+    if under:
+        root = unit_by_code(session, under)
+        if root is None:
+            raise NotFound(f"No admin unit has the code {under!r}.")
+        q = q.where(subtree_filter(AdminUnit.path, root.path))
+    if level is not None:
+        q = q.where(AdminUnit.level == level)
+    if cursor:
+        after = str(decode_cursor(cursor).get("p", ""))
+        q = q.where(AdminUnit.path > after)
+    rows = list(session.scalars(q.order_by(AdminUnit.path).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = encode_cursor({"p": rows[-1].path}) if more else None
+    return units_public(session, rows), nxt
+
+
+def upsert_units(session: Session, rows: Sequence[dict[str, Any]], record: bool = True) -> UpsertCounts:
+    """Create or update units given as {code, name, level_name, parent}; parents may come in any
+    order in `rows` or already exist. A unit moved to another parent carries its subtree along."""
+    existing = {u.code: u for u in session.scalars(select(AdminUnit))}
+    by_code = {r["code"]: r for r in rows}
+    counts = UpsertCounts()
+    done: set[str] = set()
+    pending = list(by_code.values())
+    while pending:
+        ready = [r for r in pending if not r.get("parent") or r["parent"] in done
+                 or (r["parent"] in existing and r["parent"] not in by_code)]
+        if not ready:
+            bad = pending[0]
+            raise InvalidInput(
+                f"Admin unit {bad['code']!r} has an unknown parent {bad.get('parent')!r} or "
+                "sits in a cycle.",
+                [{"code": "UNKNOWN_PARENT", "path": "parent", "message": str(bad.get("parent"))}],
+            )
+        new_rows: list[dict[str, Any]] = []
+        for r in ready:
+            parent = existing[r["parent"]] if r.get("parent") else None
+            if parent is None and r.get("parent"):
+                raise InvalidInput(f"Unknown parent {r['parent']!r}.")
+            level = parent.level + 1 if parent else 0
+            unit = existing.get(r["code"])
+            if unit is None:
+                new_rows.append({"code": r["code"], "name": r["name"], "level": level,
+                                 "level_name": r["level_name"],
+                                 "parent_id": parent.id if parent else None, "path": "/"})
+                continue
+            parent_id = parent.id if parent else None
+            if (unit.name, unit.level_name, unit.parent_id) == (r["name"], r["level_name"], parent_id):
+                counts.unchanged += 1
+                continue
+            if unit.parent_id != parent_id:
+                if parent is not None and parent.path.startswith(unit.path):
+                    raise InvalidInput(f"Moving {unit.code!r} under {parent.code!r} makes a cycle.")
+                _move_subtree(session, unit, parent)
+            unit.name, unit.level_name = r["name"], r["level_name"]
+            counts.updated += 1
+            counts.changes.append(Change("admin_unit", unit.code, "upsert", unit.path))
+        if new_rows:
+            ids = session.execute(
+                insert(AdminUnit).returning(AdminUnit.id, sort_by_parameter_order=True), new_rows
+            ).scalars().all()
+            paths = []
+            for row, new_id in zip(new_rows, ids, strict=True):
+                parent_path = existing[by_code[row["code"]]["parent"]].path if row["parent_id"] else "/"
+                row["id"], row["path"] = new_id, f"{parent_path}{new_id}/"
+                paths.append({"b_id": new_id, "b_path": row["path"]})
+            session.connection().execute(
+                update(AdminUnit.__table__)  # type: ignore[arg-type]
+                .where(AdminUnit.__table__.c.id == _bind("b_id"))  # type: ignore[attr-defined]
+                .values(path=_bind("b_path")),
+                paths,
+            )
+            for row in new_rows:
+                existing[row["code"]] = AdminUnit(**row)
+                counts.created += 1
+                counts.changes.append(Change("admin_unit", row["code"], "upsert", row["path"]))
+        done.update(r["code"] for r in ready)
+        pending = [r for r in pending if r["code"] not in done]
+    session.expire_all()
+    if record:
+        record_changes(session, counts.changes)
+    return counts
+
+
+def _bind(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
+
+
+def _move_subtree(session: Session, unit: AdminUnit, parent: AdminUnit | None) -> None:
+    old = unit.path
+    new = f"{parent.path if parent else '/'}{unit.id}/"
+    delta = (parent.level + 1 if parent else 0) - unit.level
+    session.execute(
+        update(AdminUnit)
+        .where(subtree_filter(AdminUnit.path, old))
+        .values(path=new + func.substr(AdminUnit.path, len(old) + 1), level=AdminUnit.level + delta)
+    )
+    unit.parent_id = parent.id if parent else None
+    unit.path, unit.level = new, unit.level + delta
+
+
+# ---------------------------------------------------------------- schools
+
+_SCHOOL_FIELDS = ("name", "admin_unit_id", "ownership", "locality", "levels", "status", "attributes")
+
+
+def upsert_schools(
+    session: Session, rows: Sequence[dict[str, Any]], progress: Progress | None = None,
+    record: bool = True,
+) -> UpsertCounts:
+    """Create or update schools given as {code, name, unit, ownership, locality, levels, status,
+    attributes}; units must exist. Unchanged rows write nothing."""
+    units = {c: (i, p) for c, i, p in session.execute(select(AdminUnit.code, AdminUnit.id, AdminUnit.path))}
+    existing = {
+        row[0]: row[1:]
+        for row in session.execute(
+            select(School.code, School.id, *[getattr(School, f) for f in _SCHOOL_FIELDS])
+        )
+    }
+    counts = UpsertCounts()
+    inserts, updates = [], []
+    for n, r in enumerate(rows, 1):
+        if r["unit"] not in units:
+            raise InvalidInput(
+                f"School {r['code']!r} names an unknown admin unit {r['unit']!r}.",
+                [{"code": "UNKNOWN_UNIT", "path": "unit", "message": r["unit"]}],
+            )
+        unit_id, unit_path = units[r["unit"]]
+        values = {
+            "name": r["name"], "admin_unit_id": unit_id, "ownership": str(r["ownership"]),
+            "locality": str(r["locality"]) if r.get("locality") else None,
+            "levels": list(r.get("levels") or []), "status": str(r.get("status") or "open"),
+            "attributes": dict(r.get("attributes") or {}),
+        }
+        old = existing.get(r["code"])
+        if old is None:
+            inserts.append({"code": r["code"], **values})
+            counts.created += 1
+        elif tuple(old[1:]) != tuple(values[f] for f in _SCHOOL_FIELDS):
+            updates.append({"b_id": old[0], **values})
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+            continue
+        counts.changes.append(Change("school", r["code"], "upsert", unit_path))
+        if progress and n % 1000 == 0:
+            progress(1000)
+    if inserts:
+        for i in range(0, len(inserts), 5000):
+            session.execute(insert(School), inserts[i : i + 5000])
+    if updates:
+        t = School.__table__
+        session.connection().execute(
+            update(t).where(t.c.id == _bind("b_id")).values(  # type: ignore[attr-defined]
+                {f: _bind(f) for f in _SCHOOL_FIELDS}
+            ),
+            [{"b_id": u["b_id"], **{f: u[f] for f in _SCHOOL_FIELDS}} for u in updates],
+        )
+    if progress:
+        progress(len(rows) % 1000)
+    session.expire_all()
+    if record:
+        record_changes(session, counts.changes)
+    return counts
+
+
+def _school_public(school: School, unit_code: str) -> SchoolPublic:
+    return SchoolPublic(
+        code=school.code, name=school.name, unit=unit_code, ownership=school.ownership,  # type: ignore[arg-type]
+        locality=school.locality, levels=school.levels, status=school.status,  # type: ignore[arg-type]
+        attributes=school.attributes,
+    )
+
+
+def school_with_unit(session: Session, code: str) -> tuple[School, AdminUnit] | None:
+    row = session.execute(
+        select(School, AdminUnit).join(AdminUnit, AdminUnit.id == School.admin_unit_id)
+        .where(School.code == code)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def get_school(session: Session, user: Principal, code: str) -> SchoolPublic:
+    """One school; 404 if unknown, 403 if outside the caller's area."""
+    found = school_with_unit(session, code)
+    if found is None:
+        raise NotFound(f"No school has the code {code!r}.")
+    school, unit = found
+    if not user.covers(unit.path):
+        raise Forbidden(f"School {code!r} lies outside your area ({user.unit_code}).")
+    return _school_public(school, unit.code)
+
+
+def list_schools(
+    session: Session, user: Principal, unit: str | None, status: str | None,
+    cursor: str | None, limit: int,
+) -> tuple[list[SchoolPublic], str | None]:
+    """Schools within the caller's area (and below `unit` if given), ordered by code."""
+    area = user.unit_path
+    if unit:
+        u = unit_by_code(session, unit)
+        if u is None:
+            raise NotFound(f"No admin unit has the code {unit!r}.")
+        if not user.covers(u.path):
+            raise Forbidden(f"Unit {unit!r} lies outside your area ({user.unit_code}).")
+        area = u.path
+    q = (
+        select(School, AdminUnit.code)
+        .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
+        .where(subtree_filter(AdminUnit.path, area))
+    )
+    if status:
+        q = q.where(School.status == status)
+    if cursor:
+        q = q.where(School.code > str(decode_cursor(cursor).get("c", "")))
+    rows = session.execute(q.order_by(School.code).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = encode_cursor({"c": rows[-1][0].code}) if more else None
+    return [_school_public(s, c) for s, c in rows], nxt
+
+
+def delete_school(session: Session, code: str) -> None:
+    """Remove a school that has no returns (close it instead when it has)."""
+    from app.returns.models import CensusReturn
+
+    found = school_with_unit(session, code)
+    if found is None:
+        raise NotFound(f"No school has the code {code!r}.")
+    school, unit = found
+    if session.scalar(select(func.count()).where(CensusReturn.school_id == school.id)):
+        raise Conflict(f"School {code!r} has returns; set its status to closed instead.")
+    session.delete(school)
+    session.flush()
+    record_changes(session, [Change("school", code, "delete", unit.path)])
+
+
+# ---------------------------------------------------------------- school years, structure
+
+
+def year_public(y: SchoolYear) -> SchoolYearPublic:
+    return SchoolYearPublic(
+        year=y.year, label=y.label, reference_date=y.reference_date, window_opens=y.window_opens,
+        window_closes=y.window_closes, reopened_until=y.reopened_until, is_open=y.is_open(utcnow()),
+    )
+
+
+def list_years(session: Session) -> list[SchoolYearPublic]:
+    return [year_public(y) for y in session.scalars(select(SchoolYear).order_by(SchoolYear.year))]
+
+
+def get_year(session: Session, year: int) -> SchoolYearPublic:
+    y = session.get(SchoolYear, year)
+    if y is None:
+        raise NotFound(f"No school year {year}.")
+    return year_public(y)
+
+
+def upsert_years(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCounts:
+    """Create or update school years given as {year, label, reference_date, window_*}."""
+    counts = UpsertCounts()
+    keys = ("label", "reference_date", "window_opens", "window_closes", "reopened_until")
+    for r in rows:
+        y = session.get(SchoolYear, r["year"])
+        if y is None:
+            session.add(SchoolYear(year=r["year"], **{k: r.get(k) for k in keys}))
+            counts.created += 1
+        elif any(getattr(y, k) != r.get(k) for k in keys):
+            for k in keys:
+                setattr(y, k, r.get(k))
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+            continue
+        counts.changes.append(Change("school_year", str(r["year"])))
+    session.flush()
+    record_changes(session, counts.changes)
+    return counts
+
+
+def list_levels(session: Session) -> list[EducationLevelPublic]:
+    return [
+        EducationLevelPublic(code=lv.code, name=lv.name, sequence=lv.sequence,
+                             entrance_age=lv.entrance_age, duration=lv.duration, grades=lv.grades)
+        for lv in session.scalars(select(EducationLevel).order_by(EducationLevel.sequence))
+    ]
+
+
+def upsert_levels(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCounts:
+    """Create or update levels of the education structure."""
+    counts = UpsertCounts()
+    keys = ("name", "sequence", "entrance_age", "duration", "grades")
+    for r in rows:
+        lv = session.get(EducationLevel, r["code"])
+        if lv is None:
+            session.add(EducationLevel(code=r["code"], **{k: r[k] for k in keys}))
+            counts.created += 1
+        elif any(getattr(lv, k) != r[k] for k in keys):
+            for k in keys:
+                setattr(lv, k, r[k])
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    session.flush()
+    return counts
+
+
+# ---------------------------------------------------------------- population
+
+
+def upsert_population(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCounts:
+    """Set population figures given as {unit, year, age, sex, value} (unit = code)."""
+    units = {c: i for c, i in session.execute(select(AdminUnit.code, AdminUnit.id))}
+    missing = sorted({r["unit"] for r in rows if r["unit"] not in units})
+    if missing:
+        raise InvalidInput(
+            f"Unknown admin unit(s): {', '.join(missing[:10])}.",
+            [{"code": "UNKNOWN_UNIT", "path": "unit", "message": m} for m in missing[:50]],
+        )
+    keyed = {(units[r["unit"]], int(r["year"]), int(r["age"]), r["sex"]): int(r["value"]) for r in rows}
+    unit_ids = {k[0] for k in keyed}
+    years = {k[1] for k in keyed}
+    existing = {
+        (p.admin_unit_id, p.year, p.age, p.sex): p.value
+        for p in session.scalars(
+            select(Population).where(Population.admin_unit_id.in_(unit_ids), Population.year.in_(years))  # type: ignore[attr-defined]
+        )
+    }
+    counts = UpsertCounts()
+    inserts, updates = [], []
+    for (uid, year, age, sex), value in keyed.items():
+        old = existing.get((uid, year, age, sex))
+        if old is None:
+            inserts.append({"admin_unit_id": uid, "year": year, "age": age, "sex": sex, "value": value})
+            counts.created += 1
+        elif old != value:
+            updates.append({"b_u": uid, "b_y": year, "b_a": age, "b_s": sex, "b_v": value})
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    for i in range(0, len(inserts), 5000):
+        session.execute(insert(Population), inserts[i : i + 5000])
+    if updates:
+        t = Population.__table__
+        session.connection().execute(
+            update(t).where(  # type: ignore[arg-type]
+                (t.c.admin_unit_id == _bind("b_u")) & (t.c.year == _bind("b_y"))  # type: ignore[attr-defined]
+                & (t.c.age == _bind("b_a")) & (t.c.sex == _bind("b_s"))  # type: ignore[attr-defined]
+            ).values(value=_bind("b_v")),
+            updates,
+        )
+    return counts
+
+
+def population_for(session: Session, unit_code: str, year: int) -> list[dict[str, Any]]:
+    """Population of a unit and everything below it, by single age and sex."""
+    unit = unit_by_code(session, unit_code)
+    if unit is None:
+        raise NotFound(f"No admin unit has the code {unit_code!r}.")
+    rows = session.execute(
+        select(Population.age, Population.sex, func.sum(Population.value))
+        .join(AdminUnit, AdminUnit.id == Population.admin_unit_id)
+        .where(subtree_filter(AdminUnit.path, unit.path), Population.year == year)
+        .group_by(Population.age, Population.sex)
+        .order_by(Population.age, Population.sex)
+    ).all()
+    return [{"age": a, "sex": s, "value": int(v)} for a, s, v in rows]
