@@ -1,8 +1,8 @@
 """`emis`: run the server and administer it (database, registry, users, tokens, forms, demo)."""
 
 import sys
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -16,9 +16,13 @@ from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import AppError
 
-app = typer.Typer(help="EMIS census server: serve, migrate, import, manage users.", no_args_is_help=True)
+app = typer.Typer(
+    help="EMIS census server: serve, migrate, import, manage users.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
-registry_app = typer.Typer(help="Reference data: admin units, schools, population, years.", no_args_is_help=True)
+registry_app = typer.Typer(
+    help="Reference data: admin units, schools, population, years.", no_args_is_help=True
+)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 token_app = typer.Typer(help="Device tokens.", no_args_is_help=True)
 forms_app = typer.Typer(help="Form definitions.", no_args_is_help=True)
@@ -72,7 +76,9 @@ def db_upgrade(revision: str = "head") -> None:
 
     settings = get_settings()
     upgrade(settings.effective_database_url, revision)
-    console.print(f"[green]Database at {revision}[/] ({_safe_url(settings.effective_database_url)})")
+    console.print(
+        f"[green]Database at {revision}[/] ({_safe_url(settings.effective_database_url)})"
+    )
 
 
 @db_app.command("current")
@@ -102,7 +108,9 @@ def _safe_url(url: str) -> str:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (use PostgreSQL for more than 1).")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (use PostgreSQL for more than 1).")
+    ] = 1,
 ) -> None:
     """Run the HTTP server (refuses to start on a schema that is not at the latest migration)."""
     import uvicorn
@@ -118,8 +126,9 @@ def serve(
         fail(issue)
     setup_logging(settings.log_level, settings.log_json)
     console.print(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_config=None,
-                access_log=False)
+    uvicorn.run(
+        "app.asgi:app", host=host, port=port, workers=workers, log_config=None, access_log=False
+    )
 
 
 # ---------------------------------------------------------------- registry
@@ -129,10 +138,14 @@ def serve(
 def registry_import(
     kind: Annotated[str, typer.Argument(help="units | schools | population | years")],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    mapping: Annotated[Path | None, typer.Option(help="YAML column mapping for a foreign file.",
-                                                 exists=True, dir_okay=False)] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="YAML column mapping for a foreign file.", exists=True, dir_okay=False),
+    ] = None,
     delimiter: Annotated[str, typer.Option(help="Field separator.")] = ",",
-    report: Annotated[Path | None, typer.Option(help="Write the list of bad rows to this CSV.")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write the list of bad rows to this CSV.")
+    ] = None,
 ) -> None:
     """Import one CSV file, all or nothing; re-importing the same file changes nothing.
 
@@ -150,13 +163,20 @@ def registry_import(
         except Exception as exc:
             fail(f"The mapping file {mapping} cannot be read: {exc}")
     total = sum(1 for _ in file.open(encoding="utf-8-sig", errors="replace")) - 1
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"Importing {file.name}", total=max(total, 0))
         try:
             with unit_of_work() as session:
-                result = import_file(session, kind, file, m, delimiter,
-                                     progress=lambda n: bar.advance(task, n))
+                result = import_file(
+                    session, kind, file, m, delimiter, progress=lambda n: bar.advance(task, n)
+                )
         except ImportRejected as rejected:
             bar.stop()
             _print_rejection(file, rejected, report)
@@ -166,10 +186,14 @@ def registry_import(
             fail(f"Cannot read {file}: {exc}", "Save the file as UTF-8 CSV.")
     extra = ""
     if result.units:
-        extra = (f"; admin units: {result.units['created']} created, {result.units['updated']} "
-                 f"updated, {result.units['unchanged']} unchanged")
-    out.print(f"[green]Imported[/] {file.name}: {result.rows} rows; {result.created} created, "
-              f"{result.updated} updated, {result.unchanged} unchanged{extra}.")
+        extra = (
+            f"; admin units: {result.units['created']} created, {result.units['updated']} "
+            f"updated, {result.units['unchanged']} unchanged"
+        )
+    out.print(
+        f"[green]Imported[/] {file.name}: {result.rows} rows; {result.created} created, "
+        f"{result.updated} updated, {result.unchanged} unchanged{extra}."
+    )
 
 
 def _print_rejection(file: Path, rejected: "Exception", report: Path | None) -> None:
@@ -177,8 +201,10 @@ def _print_rejection(file: Path, rejected: "Exception", report: Path | None) -> 
 
     errors = rejected.errors  # type: ignore[attr-defined]
     rows = {e.line for e in errors}
-    console.print(f"[bold red]Rejected:[/] {file.name} has {len(errors)} problem(s) in {len(rows)} "
-                  "row(s). Nothing was imported.")
+    console.print(
+        f"[bold red]Rejected:[/] {file.name} has {len(errors)} problem(s) in {len(rows)} "
+        "row(s). Nothing was imported."
+    )
     table = Table("line", "column", "value", "reason", title=f"Problems in {file.name}")
     for e in errors[:200]:
         table.add_row(str(e.line), e.column, e.value[:40], e.reason)
@@ -203,8 +229,9 @@ def user_create(
     role: Annotated[str, typer.Option(help="admin | clerk | reviewer | analyst")],
     unit: Annotated[str, typer.Option(help="Code of the admin unit that is the user's area.")],
     full_name: Annotated[str, typer.Option(help="Name shown to people.")] = "",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin",
-                                                 help="Read the password from standard input.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
 ) -> None:
     """Create a user; the password is read from stdin (--password-stdin) or a hidden prompt."""
     from app.auth.service import create_user
@@ -230,12 +257,16 @@ def token_create(
         row, token = create_device_token(session, user, label)
         session.flush()
         token_id = row.id
-    console.print(f"Device token {token_id} for {user} ({label}); copy it now, it is not shown again:")
+    console.print(
+        f"Device token {token_id} for {user} ({label}); copy it now, it is not shown again:"
+    )
     out.print(token)
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id from `emis token list`.")]) -> None:
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="Token id from `emis token list`.")],
+) -> None:
     """Revoke a token; the device gets 401 from then on."""
     from app.auth.service import revoke_token
 
@@ -245,16 +276,24 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="Token id from `em
 
 
 @token_app.command("list")
-def token_list(user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None) -> None:
+def token_list(
+    user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
+) -> None:
     """List tokens (never the tokens themselves)."""
     from app.auth.service import list_tokens
 
     table = Table("id", "user", "kind", "label", "created", "expires", "revoked")
     with unit_of_work() as session:
         for t, name in list_tokens(session, user):
-            table.add_row(str(t.id), name, t.kind, t.label, f"{t.created_at:%Y-%m-%d %H:%M}",
-                          f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "-",
-                          f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "-")
+            table.add_row(
+                str(t.id),
+                name,
+                t.kind,
+                t.label,
+                f"{t.created_at:%Y-%m-%d %H:%M}",
+                f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "-",
+                f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "-",
+            )
     out.print(table)
 
 
@@ -266,8 +305,12 @@ def demo(
     schools: Annotated[int, typer.Option(min=1, max=100_000, help="Number of schools.")] = 600,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same country).")] = 2025,
     returns: Annotated[bool, typer.Option(help="Also fill returns for the earlier year.")] = True,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve when built.")] = True,
-    reset: Annotated[bool, typer.Option(help="Wipe an existing SQLite demo database first.")] = False,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve when built.")
+    ] = True,
+    reset: Annotated[
+        bool, typer.Option(help="Wipe an existing SQLite demo database first.")
+    ] = False,
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
@@ -282,8 +325,13 @@ def demo(
     from app.core.migrate import upgrade
 
     upgrade(url)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task("Building the demo country", total=None)
 
         def step(label: str, done: int, total: int) -> None:
@@ -291,12 +339,17 @@ def demo(
 
         engine = make_engine(url)
         try:
-            result = build_demo(make_sessionmaker(engine), DemoSpec(schools=schools, seed=seed,
-                                                                     returns=returns), step)
+            result = build_demo(
+                make_sessionmaker(engine),
+                DemoSpec(schools=schools, seed=seed, returns=returns),
+                step,
+            )
         finally:
             engine.dispose()
     if result.already_present:
-        console.print("[yellow]The demo country is already in this database[/] (use --reset to rebuild).")
+        console.print(
+            "[yellow]The demo country is already in this database[/] (use --reset to rebuild)."
+        )
     table = Table("username", "password", "role", "area", title="Demo users")
     for u in result.users:
         table.add_row(u.username, u.password, u.role, u.unit)

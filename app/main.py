@@ -12,7 +12,12 @@ from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.health import router as health_router
 from app.core.migrate import schema_problem
+from app.forms.router import router as forms_router
+from app.forms.service import FormCache
+from app.metrics import router as metrics_router
 from app.registry.router import router as registry_router
+from app.returns.router import router as returns_router
+from app.sync.router import router as sync_router
 
 DESCRIPTION = """
 The offline-first EMIS census server: district offices push annual school census returns,
@@ -51,9 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine, write=True)
     app.state.read_sessionmaker = make_sessionmaker(engine, write=False)
+    app.state.forms = FormCache()
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(registry_router)
+    app.include_router(forms_router)
+    app.include_router(sync_router)
+    app.include_router(returns_router)
+    app.include_router(metrics_router)
     return app

@@ -9,9 +9,8 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,11 +27,15 @@ if TYPE_CHECKING:
     from app.demo.generator import DemoResult
 
 DB_KIND = os.environ.get("EMIS_TEST_DB", "sqlite")
-PG_ADMIN_URL = os.environ.get("EMIS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-DEMO = {"schools": 60, "seed": 7, "returns": False, "today": date(2026, 11, 22)}
-HOW_TO_PG = ("PostgreSQL is not reachable at "
-             f"{make_url(PG_ADMIN_URL).render_as_string(hide_password=True)}; "
-             "start it or set EMIS_TEST_PG_URL, then run: EMIS_TEST_DB=postgresql pytest")
+PG_ADMIN_URL = os.environ.get(
+    "EMIS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+DEMO = {"schools": 120, "seed": 7, "returns": False}
+HOW_TO_PG = (
+    "PostgreSQL is not reachable at "
+    f"{make_url(PG_ADMIN_URL).render_as_string(hide_password=True)}; "
+    "start it or set EMIS_TEST_PG_URL, then run: EMIS_TEST_DB=postgresql pytest"
+)
 
 
 def pg_available() -> bool:
@@ -200,8 +203,9 @@ class Demo:
     factory: sessionmaker[Session]
 
     def token(self, username: str) -> str:
-        resp = self.client.post("/api/v1/auth/token",
-                                data={"username": username, "password": self.users[username]})
+        resp = self.client.post(
+            "/api/v1/auth/token", data={"username": username, "password": self.users[username]}
+        )
         assert resp.status_code == 200, resp.text
         return resp.json()["access_token"]
 

@@ -30,7 +30,9 @@ class User(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("admin_unit.id", ondelete="RESTRICT"), nullable=False)
     )
     is_active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
 
 
 class ApiToken(SQLModel, table=True):
@@ -40,11 +42,19 @@ class ApiToken(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, index=True)
+        sa_column=Column(
+            Integer, ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     kind: str = Field(max_length=16)  # "session" or "device"
     label: str = Field(default="", max_length=100)
     token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    expires_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form
 from app.auth import service
 from app.auth.deps import CurrentUser
 from app.auth.schemas import MePublic, TokenPublic
-from app.core.deps import SessionDep, WriteSessionDep, SettingsDep
+from app.core.deps import SettingsDep, WriteSessionDep
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

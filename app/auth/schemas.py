@@ -6,7 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field
 class TokenPublic(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"access_token": "emis_s_3q…", "token_type": "bearer", "expires_in": 28800}]
+            "examples": [
+                {"access_token": "emis_s_3q…", "token_type": "bearer", "expires_in": 28800}
+            ]
         }
     )
     access_token: str

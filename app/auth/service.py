@@ -43,12 +43,24 @@ def create_user(
     if role not in {r.value for r in Role}:
         raise InvalidInput(
             f"Unknown role {role!r}.",
-            [{"code": "UNKNOWN_ROLE", "path": "role", "message": f"one of {[r.value for r in Role]}"}],
+            [
+                {
+                    "code": "UNKNOWN_ROLE",
+                    "path": "role",
+                    "message": f"one of {[r.value for r in Role]}",
+                }
+            ],
         )
     if len(password) < 8:
         raise InvalidInput(
             "The password is too short.",
-            [{"code": "PASSWORD_TOO_SHORT", "path": "password", "message": "at least 8 characters"}],
+            [
+                {
+                    "code": "PASSWORD_TOO_SHORT",
+                    "path": "password",
+                    "message": "at least 8 characters",
+                }
+            ],
         )
     unit = session.scalar(select(AdminUnit).where(AdminUnit.code == unit_code))
     if unit is None:
@@ -127,7 +139,14 @@ def resolve_token(session: Session, token: str, now: datetime | None = None) -> 
     """Find the active user behind a bearer token, or raise 401."""
     now = now or utcnow()
     row = session.execute(
-        select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, User, AdminUnit.code, AdminUnit.path)
+        select(
+            ApiToken.id,
+            ApiToken.expires_at,
+            ApiToken.revoked_at,
+            User,
+            AdminUnit.code,
+            AdminUnit.path,
+        )
         .join(User, User.id == ApiToken.user_id)
         .join(AdminUnit, AdminUnit.id == User.admin_unit_id)
         .where(ApiToken.token_hash == token_hash(token))
@@ -135,7 +154,11 @@ def resolve_token(session: Session, token: str, now: datetime | None = None) -> 
     if row is None:
         raise Unauthorized()
     token_id, expires_at, revoked_at, user, unit_code, unit_path = row
-    if revoked_at is not None or (expires_at is not None and expires_at < now) or not user.is_active:
+    if (
+        revoked_at is not None
+        or (expires_at is not None and expires_at < now)
+        or not user.is_active
+    ):
         raise Unauthorized("The token has expired or was revoked.")
     return Principal(
         user_id=user.id,

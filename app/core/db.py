@@ -70,7 +70,11 @@ def make_sessionmaker(engine: Engine, write: bool = True) -> sessionmaker[Sessio
 
 def is_sqlite(engine_or_session: Engine | Session) -> bool:
     """True when the bound database is SQLite."""
-    bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
+    bind = (
+        engine_or_session.get_bind()
+        if isinstance(engine_or_session, Session)
+        else engine_or_session
+    )
     return bind.dialect.name == "sqlite"
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -192,6 +193,19 @@ def install_error_handlers(app: FastAPI) -> None:
             detail,
             instance=request.url.path,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem(
+            503,
+            "Service unavailable",
+            "The database did not answer or the work could not be completed; nothing was "
+            "acknowledged. Try again shortly.",
+            "unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

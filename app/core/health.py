@@ -9,8 +9,11 @@ from app.core.migrate import schema_problem
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Liveness: the process answers; touches nothing",
-            responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}})
+@router.get(
+    "/health",
+    summary="Liveness: the process answers; touches nothing",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 

@@ -29,7 +29,9 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(level: str = "INFO", as_json: bool = True) -> None:
     """Configure the root logger once for the server process."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -1,10 +1,17 @@
 """Import every table module so the metadata is complete (Alembic, tests)."""
 
 from app.auth import models as auth_models
+from app.core.db import metadata
 from app.forms import models as forms_models
 from app.registry import models as registry_models
 from app.returns import models as returns_models
 from app.sync import models as sync_models
-from app.core.db import metadata
 
-__all__ = ["auth_models", "forms_models", "metadata", "registry_models", "returns_models", "sync_models"]
+__all__ = [
+    "auth_models",
+    "forms_models",
+    "metadata",
+    "registry_models",
+    "returns_models",
+    "sync_models",
+]

@@ -11,26 +11,89 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth.models import User
 from app.auth.service import create_user
 from app.registry import service as registry
-from app.registry.models import AdminUnit
+from app.registry.models import AdminUnit, School, SchoolYear
 
 Step = Callable[[str, int, int], None]
 
 COUNTRY = "DM"
 LEVELS = [
-    {"code": "pre_primary", "name": "Pre-primary", "sequence": 0, "entrance_age": 4, "duration": 2,
-     "grades": ["PP1", "PP2"]},
-    {"code": "primary", "name": "Primary", "sequence": 1, "entrance_age": 6, "duration": 6,
-     "grades": ["P1", "P2", "P3", "P4", "P5", "P6"]},
-    {"code": "lower_secondary", "name": "Lower secondary", "sequence": 2, "entrance_age": 12,
-     "duration": 3, "grades": ["S1", "S2", "S3"]},
-    {"code": "upper_secondary", "name": "Upper secondary", "sequence": 3, "entrance_age": 15,
-     "duration": 3, "grades": ["S4", "S5", "S6"]},
+    {
+        "code": "pre_primary",
+        "name": "Pre-primary",
+        "sequence": 0,
+        "entrance_age": 4,
+        "duration": 2,
+        "grades": ["PP1", "PP2"],
+    },
+    {
+        "code": "primary",
+        "name": "Primary",
+        "sequence": 1,
+        "entrance_age": 6,
+        "duration": 6,
+        "grades": ["P1", "P2", "P3", "P4", "P5", "P6"],
+    },
+    {
+        "code": "lower_secondary",
+        "name": "Lower secondary",
+        "sequence": 2,
+        "entrance_age": 12,
+        "duration": 3,
+        "grades": ["S1", "S2", "S3"],
+    },
+    {
+        "code": "upper_secondary",
+        "name": "Upper secondary",
+        "sequence": 3,
+        "entrance_age": 15,
+        "duration": 3,
+        "grades": ["S4", "S5", "S6"],
+    },
 ]
-_REGION_NAMES = ["Nord", "Sud", "Est", "Ouest", "Centre", "Artibonite", "Grand'Anse", "Nippes",
-                 "Nord-Est", "Nord-Ouest", "Sud-Est", "Plateau", "Littoral", "Savanes", "Collines",
-                 "Mono", "Couffo", "Zou", "Atlantique", "Donga"]
-_SYLLABLES = ["ba", "lo", "mi", "ka", "ri", "to", "sa", "ne", "gu", "fa", "do", "le", "ma", "pi",
-              "ro", "su", "ta", "vi", "zo", "ki"]
+_REGION_NAMES = [
+    "Nord",
+    "Sud",
+    "Est",
+    "Ouest",
+    "Centre",
+    "Artibonite",
+    "Grand'Anse",
+    "Nippes",
+    "Nord-Est",
+    "Nord-Ouest",
+    "Sud-Est",
+    "Plateau",
+    "Littoral",
+    "Savanes",
+    "Collines",
+    "Mono",
+    "Couffo",
+    "Zou",
+    "Atlantique",
+    "Donga",
+]
+_SYLLABLES = [
+    "ba",
+    "lo",
+    "mi",
+    "ka",
+    "ri",
+    "to",
+    "sa",
+    "ne",
+    "gu",
+    "fa",
+    "do",
+    "le",
+    "ma",
+    "pi",
+    "ro",
+    "su",
+    "ta",
+    "vi",
+    "zo",
+    "ki",
+]
 
 
 @dataclass(frozen=True)
@@ -100,11 +163,14 @@ def build_registry(session: Session, spec: DemoSpec, step: Step | None = None) -
     districts: list[str] = []
     for r in range(n_regions):
         rcode = f"{COUNTRY}-R{r + 1:02d}"
-        units.append({"code": rcode, "name": _REGION_NAMES[r], "level_name": "region", "parent": COUNTRY})
+        units.append(
+            {"code": rcode, "name": _REGION_NAMES[r], "level_name": "region", "parent": COUNTRY}
+        )
         for d in range(per_region):
             dcode = f"{rcode}-D{d + 1:03d}"
-            units.append({"code": dcode, "name": _place_name(rng), "level_name": "district",
-                          "parent": rcode})
+            units.append(
+                {"code": dcode, "name": _place_name(rng), "level_name": "district", "parent": rcode}
+            )
             districts.append(dcode)
     if step:
         step("Admin units", 0, len(units))
@@ -124,25 +190,47 @@ def build_registry(session: Session, spec: DemoSpec, step: Step | None = None) -
             levels.append("lower_secondary")
             if rng.random() < 0.4:
                 levels.append("upper_secondary")
-        schools.append({
-            "code": f"{COUNTRY}-{i + 1:06d}",
-            "name": f"{rng.choice(['École', 'Lycée', 'Institution', 'Collège'])} {_place_name(rng)}",
-            "unit": district,
-            "ownership": rng.choices(["public", "private", "community", "faith_based"],
-                                     [70, 15, 8, 7])[0],
-            "locality": "rural" if rng.random() < 0.65 else "urban",
-            "levels": levels, "status": "open", "attributes": {},
-        })
+        schools.append(
+            {
+                "code": f"{COUNTRY}-{i + 1:06d}",
+                "name": f"{rng.choice(['École', 'Lycée', 'Institution', 'Collège'])} {_place_name(rng)}",
+                "unit": district,
+                "ownership": rng.choices(
+                    ["public", "private", "community", "faith_based"], [70, 15, 8, 7]
+                )[0],
+                "locality": "rural" if rng.random() < 0.65 else "urban",
+                "levels": levels,
+                "status": "open",
+                "attributes": {},
+            }
+        )
     if step:
         step("Schools", 0, len(schools))
     registry.upsert_schools(session, schools)
 
-    registry.upsert_years(session, [
-        {"year": y, "label": f"{y}/{(y + 1) % 100:02d}", "reference_date": date(y, 11, 15),
-         "window_opens": datetime(y, 10, 1, tzinfo=UTC),
-         "window_closes": datetime(y + 1, 3, 31, 23, 59, 59, tzinfo=UTC), "reopened_until": None}
-        for y in (earlier, current)
-    ])
+    # The earlier year's window is closed; the current one stays open the whole school year,
+    # so the demo (and the tests built on it) can push whatever today's date.
+    registry.upsert_years(
+        session,
+        [
+            {
+                "year": earlier,
+                "label": f"{earlier}/{(earlier + 1) % 100:02d}",
+                "reference_date": date(earlier, 11, 15),
+                "window_opens": datetime(earlier, 10, 1, tzinfo=UTC),
+                "window_closes": datetime(earlier + 1, 3, 31, 23, 59, 59, tzinfo=UTC),
+                "reopened_until": None,
+            },
+            {
+                "year": current,
+                "label": f"{current}/{(current + 1) % 100:02d}",
+                "reference_date": date(current, 11, 15),
+                "window_opens": datetime(current, 9, 1, tzinfo=UTC),
+                "window_closes": datetime(current + 1, 8, 31, 23, 59, 59, tzinfo=UTC),
+                "reopened_until": None,
+            },
+        ],
+    )
     population = []
     for district, n in per_district.items():
         for year in (earlier, current):
@@ -150,8 +238,17 @@ def build_registry(session: Session, spec: DemoSpec, step: Step | None = None) -
                 # ~45 pupils a grade a school; fewer children of secondary age reach school.
                 base = n * 45 / (0.95 if age < 12 else 0.7 if age < 18 else 0.4)
                 for sex in ("F", "M"):
-                    population.append({"unit": district, "year": year, "age": age, "sex": sex,
-                                       "value": int(base * rng.uniform(0.9, 1.1) * (1.02 if sex == "M" else 0.98))})
+                    population.append(
+                        {
+                            "unit": district,
+                            "year": year,
+                            "age": age,
+                            "sex": sex,
+                            "value": int(
+                                base * rng.uniform(0.9, 1.1) * (1.02 if sex == "M" else 0.98)
+                            ),
+                        }
+                    )
     if step:
         step("Population", 0, len(population))
     registry.upsert_population(session, population)
@@ -161,29 +258,44 @@ def build_registry(session: Session, spec: DemoSpec, step: Step | None = None) -
         create_user(session, u.username, u.password, u.role, u.unit, full_name=f"Demo {u.role}")
     return DemoResult(
         users=users,
-        summary=(f"Demoland: {n_regions} regions, {len(districts)} districts, {spec.schools} schools; "
-                 f"school years {earlier} (closed) and {current} (open)."),
+        summary=(
+            f"Demoland: {n_regions} regions, {len(districts)} districts, {spec.schools} schools; "
+            f"school years {earlier} (closed) and {current} (open)."
+        ),
         years=(earlier, current),
         district_codes=districts,
     )
 
 
-def build_demo(factory: sessionmaker[Session], spec: DemoSpec, step: Step | None = None) -> DemoResult:
-    """Build the whole demo in one transaction (or report that it is already there)."""
-    with factory() as session:
+def build_demo(
+    factory: sessionmaker[Session], spec: DemoSpec, step: Step | None = None
+) -> DemoResult:
+    """Build the registry in one transaction, then the returns in batches (or report that the
+    demo is already there)."""
+    from app.forms.service import load_standard_form
+
+    with factory() as session, session.begin():
         present = session.scalar(select(AdminUnit.id).where(AdminUnit.code == COUNTRY))
         if present is not None:
-            region, districts = f"{COUNTRY}-R01", sorted(
-                session.scalars(select(AdminUnit.code).where(AdminUnit.level == 2)))
-            users = demo_users(spec, region, districts[0], districts[1])
+            districts = sorted(session.scalars(select(AdminUnit.code).where(AdminUnit.level == 2)))
+            users = demo_users(spec, f"{COUNTRY}-R01", districts[0], districts[1])
             known = set(session.scalars(select(User.username)))
-            return DemoResult(users=[u for u in users if u.username in known],
-                              summary="Demo country already loaded.", already_present=True)
-        with session.begin():
-            result = build_registry(session, spec, step)
-            from app.forms.service import load_standard_form
+            years = sorted(session.scalars(select(SchoolYear.year)))
+            return DemoResult(
+                users=[u for u in users if u.username in known],
+                summary="Demo country already loaded.",
+                already_present=True,
+                years=(years[0], years[-1]),
+                district_codes=districts,
+            )
+        result = build_registry(session, spec, step)
+        load_standard_form(session)
+        schools = [
+            (c, lv)
+            for c, lv in session.execute(select(School.code, School.levels).order_by(School.code))
+        ]
+    if spec.returns:
+        from app.demo.returns import fill_returns, standard_age_code
 
-            load_standard_form(session)
-        return result
-
-
+        fill_returns(factory, result.years[0], schools, spec.seed, standard_age_code, step)
+    return result

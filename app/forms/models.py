@@ -19,4 +19,6 @@ class FormVersion(SQLModel, table=True):
     title: str = Field(max_length=200)
     definition: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
     content_hash: str = Field(max_length=64)
-    loaded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    loaded_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.errors import Conflict, InvalidInput, NotFound
-from app.forms.engine import (
+from app.forms.checking import (
     STANDARD_FORM_PATH,
     CompiledForm,
     DefinitionError,
@@ -23,7 +23,9 @@ from app.forms.models import FormVersion
 
 
 def _hash(definition: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 def store_definition(session: Session, defn: FormDefinition) -> tuple[FormVersion, bool]:
@@ -38,9 +40,12 @@ def store_definition(session: Session, defn: FormDefinition) -> tuple[FormVersio
                 f"a loaded version never changes. Give the new content version {defn.version + 1}."
             )
         return row, False
-    title = defn.title if isinstance(defn.title, str) else str(getattr(defn.title, "en", defn.title))
-    row = FormVersion(code=defn.code, version=defn.version, title=title, definition=data,
-                      content_hash=digest)
+    title = (
+        defn.title if isinstance(defn.title, str) else str(getattr(defn.title, "en", defn.title))
+    )
+    row = FormVersion(
+        code=defn.code, version=defn.version, title=title, definition=data, content_hash=digest
+    )
     session.add(row)
     session.flush()
     from app.sync.changes import Change, record_changes
@@ -64,7 +69,9 @@ def load_standard_form(session: Session) -> tuple[FormVersion, bool]:
 
 
 def list_forms(session: Session) -> list[FormVersion]:
-    return list(session.scalars(select(FormVersion).order_by(FormVersion.code, FormVersion.version)))
+    return list(
+        session.scalars(select(FormVersion).order_by(FormVersion.code, FormVersion.version))
+    )
 
 
 def get_form_row(session: Session, code: str, version: int) -> FormVersion:

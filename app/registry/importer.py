@@ -99,14 +99,19 @@ class Mapping:
                 fields[name] = FieldMap(column=spec)
             elif isinstance(spec, dict):
                 fields[name] = FieldMap(
-                    column=spec.get("column"), constant=spec.get("value"),
+                    column=spec.get("column"),
+                    constant=spec.get("value"),
                     values={str(k): str(v) for k, v in (spec.get("values") or {}).items()} or None,
                 )
             else:
                 raise ValueError(f"mapping for {name!r} must be a column name or a table")
         units = data.get("units") or {}
-        return cls(fields=fields, attributes=list(data.get("attributes") or []),
-                   root=units.get("root"), levels=list(units.get("levels") or []))
+        return cls(
+            fields=fields,
+            attributes=list(data.get("attributes") or []),
+            root=units.get("root"),
+            levels=list(units.get("levels") or []),
+        )
 
     def columns_needed(self) -> list[str]:
         cols = [f.column for f in self.fields.values() if f.column]
@@ -160,7 +165,9 @@ def _as_datetime(errors: list[RowError], line: int, col: str, raw: str) -> datet
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        errors.append(RowError(line, col, raw, "not an RFC 3339 time stamp (2025-11-01T00:00:00+00:00)"))
+        errors.append(
+            RowError(line, col, raw, "not an RFC 3339 time stamp (2025-11-01T00:00:00+00:00)")
+        )
         return None
     if value.tzinfo is None:
         errors.append(RowError(line, col, raw, "needs a time zone, e.g. +00:00 or Z"))
@@ -173,7 +180,9 @@ def _check_code(errors: list[RowError], line: int, col: str, raw: str) -> bool:
         errors.append(RowError(line, col, raw, "is empty"))
         return False
     if not _CODE_RE.match(raw):
-        errors.append(RowError(line, col, raw, "letters, digits, '.', '_' and '-' only, at most 64"))
+        errors.append(
+            RowError(line, col, raw, "letters, digits, '.', '_' and '-' only, at most 64")
+        )
         return False
     return True
 
@@ -203,7 +212,9 @@ def import_file(
     rows = list(_read(path, delimiter))
     if progress:
         progress(0)
-    handler = {"units": _units, "schools": _schools, "population": _population, "years": _years}[kind]
+    handler = {"units": _units, "schools": _schools, "population": _population, "years": _years}[
+        kind
+    ]
     return handler(session, rows, mapping, progress)
 
 
@@ -212,8 +223,12 @@ def _tick(progress: Callable[[int], None] | None, n: int) -> None:
         progress(n)
 
 
-def _units(session: Session, rows: list[tuple[int, dict[str, str]]], _m: Mapping | None,
-           progress: Callable[[int], None] | None) -> ImportReport:
+def _units(
+    session: Session,
+    rows: list[tuple[int, dict[str, str]]],
+    _m: Mapping | None,
+    progress: Callable[[int], None] | None,
+) -> ImportReport:
     errors: list[RowError] = []
     known = set(session.scalars(select(AdminUnit.code)))
     in_file: dict[str, int] = {}
@@ -225,7 +240,9 @@ def _units(session: Session, rows: list[tuple[int, dict[str, str]]], _m: Mapping
         parent = (r.get("parent") or "").strip() or None
         ok = _check_code(errors, line, "code", code)
         if ok and code in in_file:
-            errors.append(RowError(line, "code", code, f"duplicate: already on line {in_file[code]}"))
+            errors.append(
+                RowError(line, "code", code, f"duplicate: already on line {in_file[code]}")
+            )
             ok = False
         if not name:
             errors.append(RowError(line, "name", name, "is empty"))
@@ -235,7 +252,9 @@ def _units(session: Session, rows: list[tuple[int, dict[str, str]]], _m: Mapping
             ok = False
         if ok:
             in_file[code] = line
-            out.append((line, {"code": code, "name": name, "level_name": level_name, "parent": parent}))
+            out.append(
+                (line, {"code": code, "name": name, "level_name": level_name, "parent": parent})
+            )
     for line, r in out:
         if r["parent"] and r["parent"] not in known and r["parent"] not in in_file:
             errors.append(RowError(line, "parent", r["parent"], "no admin unit has this code"))
@@ -246,11 +265,19 @@ def _units(session: Session, rows: list[tuple[int, dict[str, str]]], _m: Mapping
     return ImportReport("units", len(rows), counts.created, counts.updated, counts.unchanged)
 
 
-def _schools(session: Session, rows: list[tuple[int, dict[str, str]]], mapping: Mapping | None,
-             progress: Callable[[int], None] | None) -> ImportReport:
+def _schools(
+    session: Session,
+    rows: list[tuple[int, dict[str, str]]],
+    mapping: Mapping | None,
+    progress: Callable[[int], None] | None,
+) -> ImportReport:
     errors: list[RowError] = []
-    m = mapping or Mapping(fields={k: FieldMap(column=k) for k in
-                                   ("code", "name", "unit", "ownership", "locality", "levels", "status")})
+    m = mapping or Mapping(
+        fields={
+            k: FieldMap(column=k)
+            for k in ("code", "name", "unit", "ownership", "locality", "levels", "status")
+        }
+    )
     known_units = set(session.scalars(select(AdminUnit.code)))
     levels_known = set(session.scalars(select(EducationLevel.code))) or set(STANDARD_LEVELS)
     tree = _tree_builder(session, m) if m.levels else None
@@ -268,7 +295,9 @@ def _schools(session: Session, rows: list[tuple[int, dict[str, str]]], mapping: 
         row_errors: list[RowError] = []
         col, raw, code = field_of("code", r)
         if _check_code(row_errors, line, col, code) and code in seen:
-            row_errors.append(RowError(line, col, code, f"duplicate school code: already on line {seen[code]}"))
+            row_errors.append(
+                RowError(line, col, code, f"duplicate school code: already on line {seen[code]}")
+            )
         col, raw, name = field_of("name", r)
         if not name:
             row_errors.append(RowError(line, col, raw, "is empty"))
@@ -282,7 +311,9 @@ def _schools(session: Session, rows: list[tuple[int, dict[str, str]]], mapping: 
                 row_errors.append(RowError(line, col, raw, "no admin unit has this code"))
         col, raw, ownership = field_of("ownership", r)
         if ownership not in Ownership.__members__:
-            row_errors.append(RowError(line, col, raw, f"ownership must be one of {', '.join(Ownership)}"))
+            row_errors.append(
+                RowError(line, col, raw, f"ownership must be one of {', '.join(Ownership)}")
+            )
         col, raw, locality = field_of("locality", r)
         if locality and locality not in Locality.__members__:
             row_errors.append(RowError(line, col, raw, "locality must be urban, rural or empty"))
@@ -290,8 +321,14 @@ def _schools(session: Session, rows: list[tuple[int, dict[str, str]]], mapping: 
         levels = [x.strip() for x in re.split(r"[;|]", levels_raw) if x.strip()]
         bad = [x for x in levels if x not in levels_known]
         if bad:
-            row_errors.append(RowError(line, col, raw, f"unknown level(s) {', '.join(bad)}; known: "
-                                       f"{', '.join(sorted(levels_known))}"))
+            row_errors.append(
+                RowError(
+                    line,
+                    col,
+                    raw,
+                    f"unknown level(s) {', '.join(bad)}; known: {', '.join(sorted(levels_known))}",
+                )
+            )
         col, raw, status = field_of("status", r)
         status = status or "open"
         if status not in SchoolStatus.__members__:
@@ -301,9 +338,18 @@ def _schools(session: Session, rows: list[tuple[int, dict[str, str]]], mapping: 
             continue
         seen[code] = line
         attributes = {a: (r.get(a) or "").strip() for a in m.attributes}
-        out.append({"code": code, "name": name, "unit": unit, "ownership": ownership,
-                    "locality": locality or None, "levels": levels, "status": status,
-                    "attributes": attributes})
+        out.append(
+            {
+                "code": code,
+                "name": name,
+                "unit": unit,
+                "ownership": ownership,
+                "locality": locality or None,
+                "levels": levels,
+                "status": status,
+                "attributes": attributes,
+            }
+        )
         if n % 1000 == 0:
             _tick(progress, 500)
     if errors:
@@ -311,11 +357,18 @@ def _schools(session: Session, rows: list[tuple[int, dict[str, str]]], mapping: 
     report = ImportReport("schools", len(rows))
     if tree is not None:
         unit_counts = service.upsert_units(session, tree.rows())
-        report.units = {"created": unit_counts.created, "updated": unit_counts.updated,
-                        "unchanged": unit_counts.unchanged}
+        report.units = {
+            "created": unit_counts.created,
+            "updated": unit_counts.updated,
+            "unchanged": unit_counts.unchanged,
+        }
     counts = service.upsert_schools(session, out)
     _tick(progress, len(rows) - (len(rows) // 1000) * 500)
-    report.created, report.updated, report.unchanged = counts.created, counts.updated, counts.unchanged
+    report.created, report.updated, report.unchanged = (
+        counts.created,
+        counts.updated,
+        counts.unchanged,
+    )
     return report
 
 
@@ -333,9 +386,11 @@ class _TreeBuilder:
             self.units[self.root_code] = {
                 "code": self.root_code,
                 "name": m.root.get("name") or (existing.name if existing else self.root_code),
-                "level_name": m.root.get("level_name") or (existing.level_name if existing else "country"),
-                "parent": None if existing is None or existing.parent_id is None else
-                _parent_code(session, existing),
+                "level_name": m.root.get("level_name")
+                or (existing.level_name if existing else "country"),
+                "parent": None
+                if existing is None or existing.parent_id is None
+                else _parent_code(session, existing),
             }
 
     def unit_for(self, line: int, r: dict[str, str], errors: list[RowError]) -> str:
@@ -343,17 +398,32 @@ class _TreeBuilder:
         for lv in self.m.levels:
             name = (r.get(lv["name"]) or "").strip()
             if not name:
-                errors.append(RowError(line, lv["name"], name, f"is empty ({lv['level_name']} name)"))
+                errors.append(
+                    RowError(line, lv["name"], name, f"is empty ({lv['level_name']} name)")
+                )
                 return ""
-            code = (r.get(lv["code"]) or "").strip() if lv.get("code") else derived_code(parent, name)
+            code = (
+                (r.get(lv["code"]) or "").strip() if lv.get("code") else derived_code(parent, name)
+            )
             if lv.get("code") and not _check_code(errors, line, lv["code"], code):
                 return ""
             known = self.units.get(code)
             if known and known["parent"] != parent:
-                errors.append(RowError(line, lv.get("code") or lv["name"], code,
-                                       f"this {lv['level_name']} already sits under {known['parent']}"))
+                errors.append(
+                    RowError(
+                        line,
+                        lv.get("code") or lv["name"],
+                        code,
+                        f"this {lv['level_name']} already sits under {known['parent']}",
+                    )
+                )
                 return ""
-            self.units[code] = {"code": code, "name": name, "level_name": lv["level_name"], "parent": parent}
+            self.units[code] = {
+                "code": code,
+                "name": name,
+                "level_name": lv["level_name"],
+                "parent": parent,
+            }
             parent = code
         return parent or ""
 
@@ -370,8 +440,12 @@ def _tree_builder(session: Session, m: Mapping) -> _TreeBuilder:
     return _TreeBuilder(session, m)
 
 
-def _population(session: Session, rows: list[tuple[int, dict[str, str]]], _m: Mapping | None,
-                progress: Callable[[int], None] | None) -> ImportReport:
+def _population(
+    session: Session,
+    rows: list[tuple[int, dict[str, str]]],
+    _m: Mapping | None,
+    progress: Callable[[int], None] | None,
+) -> ImportReport:
     errors: list[RowError] = []
     known = set(session.scalars(select(AdminUnit.code)))
     seen: dict[tuple[str, int, int, str], int] = {}
@@ -391,7 +465,9 @@ def _population(session: Session, rows: list[tuple[int, dict[str, str]]], _m: Ma
             continue
         key = (unit, year, age, sex)  # type: ignore[assignment]
         if key in seen:
-            errors.append(RowError(line, "unit", unit, f"duplicate unit/year/age/sex: line {seen[key]}"))  # type: ignore[index]
+            errors.append(
+                RowError(line, "unit", unit, f"duplicate unit/year/age/sex: line {seen[key]}")
+            )  # type: ignore[index]
             continue
         seen[key] = line  # type: ignore[index]
         out.append({"unit": unit, "year": year, "age": age, "sex": sex, "value": value})
@@ -402,8 +478,12 @@ def _population(session: Session, rows: list[tuple[int, dict[str, str]]], _m: Ma
     return ImportReport("population", len(rows), counts.created, counts.updated, counts.unchanged)
 
 
-def _years(session: Session, rows: list[tuple[int, dict[str, str]]], _m: Mapping | None,
-           progress: Callable[[int], None] | None) -> ImportReport:
+def _years(
+    session: Session,
+    rows: list[tuple[int, dict[str, str]]],
+    _m: Mapping | None,
+    progress: Callable[[int], None] | None,
+) -> ImportReport:
     errors: list[RowError] = []
     out = []
     for line, r in rows:
@@ -421,10 +501,20 @@ def _years(session: Session, rows: list[tuple[int, dict[str, str]]], _m: Mapping
         opens = _as_datetime(errors, line, "window_opens", (r.get("window_opens") or "").strip())
         closes = _as_datetime(errors, line, "window_closes", (r.get("window_closes") or "").strip())
         if opens and closes and closes < opens:
-            errors.append(RowError(line, "window_closes", r["window_closes"], "is before window_opens"))
+            errors.append(
+                RowError(line, "window_closes", r["window_closes"], "is before window_opens")
+            )
         if len(errors) == before:
-            out.append({"year": year, "label": label, "reference_date": ref, "window_opens": opens,
-                        "window_closes": closes, "reopened_until": None})
+            out.append(
+                {
+                    "year": year,
+                    "label": label,
+                    "reference_date": ref,
+                    "window_opens": opens,
+                    "window_closes": closes,
+                    "reopened_until": None,
+                }
+            )
     if errors:
         raise ImportRejected(errors)
     counts = service.upsert_years(session, out)

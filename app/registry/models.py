@@ -36,13 +36,17 @@ class School(SQLModel, table=True):
     code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     name: str = Field(max_length=300)
     admin_unit_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("admin_unit.id", ondelete="RESTRICT"), nullable=False, index=True)
+        sa_column=Column(
+            Integer, ForeignKey("admin_unit.id", ondelete="RESTRICT"), nullable=False, index=True
+        )
     )
     ownership: str = Field(max_length=32)
     locality: str | None = Field(default=None, max_length=16)
     levels: list[str] = Field(default_factory=list, sa_column=Column(JsonType, nullable=False))
     status: str = Field(default="open", max_length=16)
-    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JsonType, nullable=False))
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JsonType, nullable=False)
+    )
 
 
 class SchoolYear(SQLModel, table=True):
@@ -55,7 +59,9 @@ class SchoolYear(SQLModel, table=True):
     reference_date: date
     window_opens: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     window_closes: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    reopened_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    reopened_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
 
     def is_open(self, now: datetime) -> bool:
         """Whether returns for this year may be written at `now`."""

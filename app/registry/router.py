@@ -29,8 +29,9 @@ Cursor = Annotated[str | None, Query(description="Opaque cursor from the previou
 def list_admin_units(
     session: SessionDep,
     _user: CurrentUser,
-    under: Annotated[str | None, Query(description="Only this unit and everything below it.",
-                                       examples=["HT-NO"])] = None,
+    under: Annotated[
+        str | None, Query(description="Only this unit and everything below it.", examples=["HT-NO"])
+    ] = None,
     level: Annotated[int | None, Query(ge=0, description="Only units at this level.")] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
@@ -44,9 +45,14 @@ def get_admin_unit(code: str, session: SessionDep, _user: CurrentUser) -> AdminU
     return service.get_unit(session, code)
 
 
-@router.put("/admin-units/{code}", response_model=AdminUnitPublic,
-            summary="Create or update an admin unit (administrators)")
-def put_admin_unit(code: str, body: AdminUnitUpsert, session: WriteSessionDep, _admin: AdminUser) -> AdminUnitPublic:
+@router.put(
+    "/admin-units/{code}",
+    response_model=AdminUnitPublic,
+    summary="Create or update an admin unit (administrators)",
+)
+def put_admin_unit(
+    code: str, body: AdminUnitUpsert, session: WriteSessionDep, _admin: AdminUser
+) -> AdminUnitPublic:
     service.upsert_units(session, [{"code": code, **body.model_dump()}])
     session.commit()
     return service.get_unit(session, code)
@@ -65,29 +71,44 @@ def list_schools(
     return Page(items=items, next_cursor=nxt)
 
 
-@router.get("/schools/{code}", response_model=SchoolPublic, summary="One school",
-            responses={403: {"description": "The school lies outside your area."}})
+@router.get(
+    "/schools/{code}",
+    response_model=SchoolPublic,
+    summary="One school",
+    responses={403: {"description": "The school lies outside your area."}},
+)
 def get_school(code: str, session: SessionDep, user: CurrentUser) -> SchoolPublic:
     return service.get_school(session, user, code)
 
 
-@router.put("/schools/{code}", response_model=SchoolPublic,
-            summary="Create or update a school (administrators)")
-def put_school(code: str, body: SchoolUpsert, session: WriteSessionDep, admin: AdminUser) -> SchoolPublic:
+@router.put(
+    "/schools/{code}",
+    response_model=SchoolPublic,
+    summary="Create or update a school (administrators)",
+)
+def put_school(
+    code: str, body: SchoolUpsert, session: WriteSessionDep, admin: AdminUser
+) -> SchoolPublic:
     service.require_unit(session, body.unit)
     service.upsert_schools(session, [{"code": code, **body.model_dump(mode="json")}])
     session.commit()
     return service.get_school(session, admin, code)
 
 
-@router.delete("/schools/{code}", status_code=204, summary="Delete a school without returns (administrators)")
+@router.delete(
+    "/schools/{code}", status_code=204, summary="Delete a school without returns (administrators)"
+)
 def delete_school(code: str, session: WriteSessionDep, _admin: AdminUser) -> Response:
     service.delete_school(session, code)
     session.commit()
     return Response(status_code=204)
 
 
-@router.get("/school-years", response_model=list[SchoolYearPublic], summary="School years and census windows")
+@router.get(
+    "/school-years",
+    response_model=list[SchoolYearPublic],
+    summary="School years and census windows",
+)
 def list_school_years(session: SessionDep, _user: CurrentUser) -> list[SchoolYearPublic]:
     return service.list_years(session)
 
@@ -97,22 +118,33 @@ def get_school_year(year: int, session: SessionDep, _user: CurrentUser) -> Schoo
     return service.get_year(session, year)
 
 
-@router.put("/school-years/{year}", response_model=SchoolYearPublic,
-            summary="Create or update a school year, open or reopen its window (administrators)")
-def put_school_year(year: int, body: SchoolYearBase, session: WriteSessionDep, _admin: AdminUser) -> SchoolYearPublic:
+@router.put(
+    "/school-years/{year}",
+    response_model=SchoolYearPublic,
+    summary="Create or update a school year, open or reopen its window (administrators)",
+)
+def put_school_year(
+    year: int, body: SchoolYearBase, session: WriteSessionDep, _admin: AdminUser
+) -> SchoolYearPublic:
     service.upsert_years(session, [{"year": year, **body.model_dump()}])
     session.commit()
     return service.get_year(session, year)
 
 
-@router.get("/education-levels", response_model=list[EducationLevelPublic],
-            summary="The education structure: levels, grades, entrance age, duration")
+@router.get(
+    "/education-levels",
+    response_model=list[EducationLevelPublic],
+    summary="The education structure: levels, grades, entrance age, duration",
+)
 def list_education_levels(session: SessionDep, _user: CurrentUser) -> list[EducationLevelPublic]:
     return service.list_levels(session)
 
 
-@router.put("/education-levels/{code}", response_model=list[EducationLevelPublic],
-            summary="Create or update one level of the structure (administrators)")
+@router.put(
+    "/education-levels/{code}",
+    response_model=list[EducationLevelPublic],
+    summary="Create or update one level of the structure (administrators)",
+)
 def put_education_level(
     code: str, body: EducationLevelBase, session: WriteSessionDep, _admin: AdminUser
 ) -> list[EducationLevelPublic]:
@@ -132,7 +164,9 @@ def get_population(
 
 
 @router.put("/population", summary="Set population figures (administrators)")
-def put_population(body: PopulationUpsert, session: WriteSessionDep, _admin: AdminUser) -> dict[str, int]:
+def put_population(
+    body: PopulationUpsert, session: WriteSessionDep, _admin: AdminUser
+) -> dict[str, int]:
     counts = service.upsert_population(session, [r.model_dump() for r in body.rows])
     session.commit()
     return {"created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged}

@@ -29,13 +29,16 @@ class SchoolStatus(StrEnum):
 class AdminUnitBase(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Nord"])
     level_name: str = Field(min_length=1, max_length=64, examples=["department"])
-    parent: str | None = Field(None, description="Code of the parent unit; null for the root.",
-                               examples=["HT"])
+    parent: str | None = Field(
+        None, description="Code of the parent unit; null for the root.", examples=["HT"]
+    )
 
 
 class AdminUnitUpsert(AdminUnitBase):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "Nord", "level_name": "department", "parent": "HT"}]}
+        json_schema_extra={
+            "examples": [{"name": "Nord", "level_name": "department", "parent": "HT"}]
+        }
     )
 
 
@@ -47,8 +50,9 @@ class AdminUnitPublic(AdminUnitBase):
 
 class SchoolBase(BaseModel):
     name: str = Field(min_length=1, max_length=300, examples=["École Nationale de Limbé"])
-    unit: str = Field(description="Code of the admin unit the school belongs to.",
-                      examples=["HT-NO-LIM"])
+    unit: str = Field(
+        description="Code of the admin unit the school belongs to.", examples=["HT-NO-LIM"]
+    )
     ownership: Ownership
     locality: Locality | None = None
     levels: list[str] = Field(default_factory=list, examples=[["primary"]])
@@ -60,8 +64,14 @@ class SchoolUpsert(SchoolBase):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"name": "École Nationale de Limbé", "unit": "HT-NO-LIM", "ownership": "public",
-                 "locality": "rural", "levels": ["primary"], "status": "open"}
+                {
+                    "name": "École Nationale de Limbé",
+                    "unit": "HT-NO-LIM",
+                    "ownership": "public",
+                    "locality": "rural",
+                    "levels": ["primary"],
+                    "status": "open",
+                }
             ]
         }
     )
@@ -76,7 +86,9 @@ T = TypeVar("T")
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null at the end.")
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class SchoolYearBase(BaseModel):

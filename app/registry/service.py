@@ -122,7 +122,9 @@ def list_units(
     return units_public(session, rows), nxt
 
 
-def upsert_units(session: Session, rows: Sequence[dict[str, Any]], record: bool = True) -> UpsertCounts:
+def upsert_units(
+    session: Session, rows: Sequence[dict[str, Any]], record: bool = True
+) -> UpsertCounts:
     """Create or update units given as {code, name, level_name, parent}; parents may come in any
     order in `rows` or already exist. A unit moved to another parent carries its subtree along."""
     existing = {u.code: u for u in session.scalars(select(AdminUnit))}
@@ -131,8 +133,13 @@ def upsert_units(session: Session, rows: Sequence[dict[str, Any]], record: bool 
     done: set[str] = set()
     pending = list(by_code.values())
     while pending:
-        ready = [r for r in pending if not r.get("parent") or r["parent"] in done
-                 or (r["parent"] in existing and r["parent"] not in by_code)]
+        ready = [
+            r
+            for r in pending
+            if not r.get("parent")
+            or r["parent"] in done
+            or (r["parent"] in existing and r["parent"] not in by_code)
+        ]
         if not ready:
             bad = pending[0]
             raise InvalidInput(
@@ -148,12 +155,23 @@ def upsert_units(session: Session, rows: Sequence[dict[str, Any]], record: bool 
             level = parent.level + 1 if parent else 0
             unit = existing.get(r["code"])
             if unit is None:
-                new_rows.append({"code": r["code"], "name": r["name"], "level": level,
-                                 "level_name": r["level_name"],
-                                 "parent_id": parent.id if parent else None, "path": "/"})
+                new_rows.append(
+                    {
+                        "code": r["code"],
+                        "name": r["name"],
+                        "level": level,
+                        "level_name": r["level_name"],
+                        "parent_id": parent.id if parent else None,
+                        "path": "/",
+                    }
+                )
                 continue
             parent_id = parent.id if parent else None
-            if (unit.name, unit.level_name, unit.parent_id) == (r["name"], r["level_name"], parent_id):
+            if (unit.name, unit.level_name, unit.parent_id) == (
+                r["name"],
+                r["level_name"],
+                parent_id,
+            ):
                 counts.unchanged += 1
                 continue
             if unit.parent_id != parent_id:
@@ -164,12 +182,19 @@ def upsert_units(session: Session, rows: Sequence[dict[str, Any]], record: bool 
             counts.updated += 1
             counts.changes.append(Change("admin_unit", unit.code, "upsert", unit.path))
         if new_rows:
-            ids = session.execute(
-                insert(AdminUnit).returning(AdminUnit.id, sort_by_parameter_order=True), new_rows
-            ).scalars().all()
+            ids = (
+                session.execute(
+                    insert(AdminUnit).returning(AdminUnit.id, sort_by_parameter_order=True),
+                    new_rows,
+                )
+                .scalars()
+                .all()
+            )
             paths = []
             for row, new_id in zip(new_rows, ids, strict=True):
-                parent_path = existing[by_code[row["code"]]["parent"]].path if row["parent_id"] else "/"
+                parent_path = (
+                    existing[by_code[row["code"]]["parent"]].path if row["parent_id"] else "/"
+                )
                 row["id"], row["path"] = new_id, f"{parent_path}{new_id}/"
                 paths.append({"b_id": new_id, "b_path": row["path"]})
             session.connection().execute(
@@ -211,16 +236,29 @@ def _move_subtree(session: Session, unit: AdminUnit, parent: AdminUnit | None) -
 
 # ---------------------------------------------------------------- schools
 
-_SCHOOL_FIELDS = ("name", "admin_unit_id", "ownership", "locality", "levels", "status", "attributes")
+_SCHOOL_FIELDS = (
+    "name",
+    "admin_unit_id",
+    "ownership",
+    "locality",
+    "levels",
+    "status",
+    "attributes",
+)
 
 
 def upsert_schools(
-    session: Session, rows: Sequence[dict[str, Any]], progress: Progress | None = None,
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    progress: Progress | None = None,
     record: bool = True,
 ) -> UpsertCounts:
     """Create or update schools given as {code, name, unit, ownership, locality, levels, status,
     attributes}; units must exist. Unchanged rows write nothing."""
-    units = {c: (i, p) for c, i, p in session.execute(select(AdminUnit.code, AdminUnit.id, AdminUnit.path))}
+    units = {
+        c: (i, p)
+        for c, i, p in session.execute(select(AdminUnit.code, AdminUnit.id, AdminUnit.path))
+    }
     existing = {
         row[0]: row[1:]
         for row in session.execute(
@@ -237,9 +275,12 @@ def upsert_schools(
             )
         unit_id, unit_path = units[r["unit"]]
         values = {
-            "name": r["name"], "admin_unit_id": unit_id, "ownership": str(r["ownership"]),
+            "name": r["name"],
+            "admin_unit_id": unit_id,
+            "ownership": str(r["ownership"]),
             "locality": str(r["locality"]) if r.get("locality") else None,
-            "levels": list(r.get("levels") or []), "status": str(r.get("status") or "open"),
+            "levels": list(r.get("levels") or []),
+            "status": str(r.get("status") or "open"),
             "attributes": dict(r.get("attributes") or {}),
         }
         old = existing.get(r["code"])
@@ -261,7 +302,9 @@ def upsert_schools(
     if updates:
         t = School.__table__
         session.connection().execute(
-            update(t).where(t.c.id == _bind("b_id")).values(  # type: ignore[attr-defined]
+            update(t)
+            .where(t.c.id == _bind("b_id"))
+            .values(  # type: ignore[attr-defined]
                 {f: _bind(f) for f in _SCHOOL_FIELDS}
             ),
             [{"b_id": u["b_id"], **{f: u[f] for f in _SCHOOL_FIELDS}} for u in updates],
@@ -276,15 +319,21 @@ def upsert_schools(
 
 def _school_public(school: School, unit_code: str) -> SchoolPublic:
     return SchoolPublic(
-        code=school.code, name=school.name, unit=unit_code, ownership=school.ownership,  # type: ignore[arg-type]
-        locality=school.locality, levels=school.levels, status=school.status,  # type: ignore[arg-type]
+        code=school.code,
+        name=school.name,
+        unit=unit_code,
+        ownership=school.ownership,  # type: ignore[arg-type]
+        locality=school.locality,
+        levels=school.levels,
+        status=school.status,  # type: ignore[arg-type]
         attributes=school.attributes,
     )
 
 
 def school_with_unit(session: Session, code: str) -> tuple[School, AdminUnit] | None:
     row = session.execute(
-        select(School, AdminUnit).join(AdminUnit, AdminUnit.id == School.admin_unit_id)
+        select(School, AdminUnit)
+        .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
         .where(School.code == code)
     ).first()
     return (row[0], row[1]) if row else None
@@ -302,8 +351,12 @@ def get_school(session: Session, user: Principal, code: str) -> SchoolPublic:
 
 
 def list_schools(
-    session: Session, user: Principal, unit: str | None, status: str | None,
-    cursor: str | None, limit: int,
+    session: Session,
+    user: Principal,
+    unit: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[SchoolPublic], str | None]:
     """Schools within the caller's area (and below `unit` if given), ordered by code."""
     area = user.unit_path
@@ -350,8 +403,13 @@ def delete_school(session: Session, code: str) -> None:
 
 def year_public(y: SchoolYear) -> SchoolYearPublic:
     return SchoolYearPublic(
-        year=y.year, label=y.label, reference_date=y.reference_date, window_opens=y.window_opens,
-        window_closes=y.window_closes, reopened_until=y.reopened_until, is_open=y.is_open(utcnow()),
+        year=y.year,
+        label=y.label,
+        reference_date=y.reference_date,
+        window_opens=y.window_opens,
+        window_closes=y.window_closes,
+        reopened_until=y.reopened_until,
+        is_open=y.is_open(utcnow()),
     )
 
 
@@ -390,8 +448,14 @@ def upsert_years(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCoun
 
 def list_levels(session: Session) -> list[EducationLevelPublic]:
     return [
-        EducationLevelPublic(code=lv.code, name=lv.name, sequence=lv.sequence,
-                             entrance_age=lv.entrance_age, duration=lv.duration, grades=lv.grades)
+        EducationLevelPublic(
+            code=lv.code,
+            name=lv.name,
+            sequence=lv.sequence,
+            entrance_age=lv.entrance_age,
+            duration=lv.duration,
+            grades=lv.grades,
+        )
         for lv in session.scalars(select(EducationLevel).order_by(EducationLevel.sequence))
     ]
 
@@ -427,13 +491,17 @@ def upsert_population(session: Session, rows: Sequence[dict[str, Any]]) -> Upser
             f"Unknown admin unit(s): {', '.join(missing[:10])}.",
             [{"code": "UNKNOWN_UNIT", "path": "unit", "message": m} for m in missing[:50]],
         )
-    keyed = {(units[r["unit"]], int(r["year"]), int(r["age"]), r["sex"]): int(r["value"]) for r in rows}
+    keyed = {
+        (units[r["unit"]], int(r["year"]), int(r["age"]), r["sex"]): int(r["value"]) for r in rows
+    }
     unit_ids = {k[0] for k in keyed}
     years = {k[1] for k in keyed}
     existing = {
         (p.admin_unit_id, p.year, p.age, p.sex): p.value
         for p in session.scalars(
-            select(Population).where(Population.admin_unit_id.in_(unit_ids), Population.year.in_(years))  # type: ignore[attr-defined]
+            select(Population).where(
+                Population.admin_unit_id.in_(unit_ids), Population.year.in_(years)
+            )  # type: ignore[attr-defined]
         )
     }
     counts = UpsertCounts()
@@ -441,7 +509,9 @@ def upsert_population(session: Session, rows: Sequence[dict[str, Any]]) -> Upser
     for (uid, year, age, sex), value in keyed.items():
         old = existing.get((uid, year, age, sex))
         if old is None:
-            inserts.append({"admin_unit_id": uid, "year": year, "age": age, "sex": sex, "value": value})
+            inserts.append(
+                {"admin_unit_id": uid, "year": year, "age": age, "sex": sex, "value": value}
+            )
             counts.created += 1
         elif old != value:
             updates.append({"b_u": uid, "b_y": year, "b_a": age, "b_s": sex, "b_v": value})
@@ -453,10 +523,14 @@ def upsert_population(session: Session, rows: Sequence[dict[str, Any]]) -> Upser
     if updates:
         t = Population.__table__
         session.connection().execute(
-            update(t).where(  # type: ignore[arg-type]
-                (t.c.admin_unit_id == _bind("b_u")) & (t.c.year == _bind("b_y"))  # type: ignore[attr-defined]
-                & (t.c.age == _bind("b_a")) & (t.c.sex == _bind("b_s"))  # type: ignore[attr-defined]
-            ).values(value=_bind("b_v")),
+            update(t)
+            .where(  # type: ignore[arg-type]
+                (t.c.admin_unit_id == _bind("b_u"))
+                & (t.c.year == _bind("b_y"))  # type: ignore[attr-defined]
+                & (t.c.age == _bind("b_a"))
+                & (t.c.sex == _bind("b_s"))  # type: ignore[attr-defined]
+            )
+            .values(value=_bind("b_v")),
             updates,
         )
     return counts

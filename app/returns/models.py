@@ -17,13 +17,21 @@ class CensusReturn(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     form_code: str = Field(max_length=64)
-    year: int = Field(sa_column=Column(Integer, ForeignKey("school_year.year"), nullable=False, index=True))
-    school_id: int = Field(sa_column=Column(Integer, ForeignKey("school.id"), nullable=False, index=True))
+    year: int = Field(
+        sa_column=Column(Integer, ForeignKey("school_year.year"), nullable=False, index=True)
+    )
+    school_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("school.id"), nullable=False, index=True)
+    )
     form_version: int
     revision: int = Field(ge=1)
     status: str = Field(max_length=16)
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    updated_by: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("app_user.id")))
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("app_user.id"))
+    )
 
 
 class ReturnRevision(SQLModel, table=True):
@@ -34,20 +42,32 @@ class ReturnRevision(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     return_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("census_return.id", ondelete="CASCADE"), nullable=False)
+        sa_column=Column(
+            Integer, ForeignKey("census_return.id", ondelete="CASCADE"), nullable=False
+        )
     )
     revision: int = Field(ge=1)
     form_version: int
     values: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
-    push_id: str | None = Field(default=None, sa_column=Column(String(36), unique=True, nullable=True))
+    push_id: str | None = Field(
+        default=None, sa_column=Column(String(36), unique=True, nullable=True)
+    )
     content_hash: str = Field(max_length=64)
     status: str = Field(max_length=16)  # the status this revision gave the return when applied
-    errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JsonType, nullable=False))
-    warnings: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JsonType, nullable=False))
+    errors: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JsonType, nullable=False)
+    )
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JsonType, nullable=False)
+    )
     user_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("app_user.id")))
     device_id: str | None = Field(default=None, max_length=100)
-    captured_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    captured_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    received_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
 
 
 class ReturnStatusChange(SQLModel, table=True):
@@ -57,7 +77,9 @@ class ReturnStatusChange(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     return_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("census_return.id", ondelete="CASCADE"), nullable=False, index=True)
+        sa_column=Column(
+            Integer, ForeignKey("census_return.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     revision: int
     from_status: str | None = Field(default=None, max_length=16)

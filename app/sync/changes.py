@@ -46,8 +46,13 @@ def record_changes(session: Session, changes: Iterable[Change]) -> int:
         return 0
     first = _take_sequence(session, len(latest))
     rows = [
-        {"entity_type": c.entity_type, "entity_key": c.entity_key, "seq": first + i, "op": c.op,
-         "unit_path": c.unit_path}
+        {
+            "entity_type": c.entity_type,
+            "entity_key": c.entity_key,
+            "seq": first + i,
+            "op": c.op,
+            "unit_path": c.unit_path,
+        }
         for i, c in enumerate(latest.values())
     ]
     dialect = session.get_bind().dialect.name

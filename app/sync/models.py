@@ -52,5 +52,9 @@ class Device(SQLModel, table=True):
 
     device_id: str = Field(primary_key=True, max_length=100)
     user_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("app_user.id")))
-    last_push_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-    last_pull_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_push_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    last_pull_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )

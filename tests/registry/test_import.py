@@ -51,9 +51,18 @@ def units_file(tmp_path: Path) -> Path:
 
 
 def school_rows(n: int) -> list[list[object]]:
-    return [[f"S{i:05d}", f"School {i}", f"XL-{i % 3 + 1}-{i % 4 + 1}",
-             ["public", "private", "community", "faith_based"][i % 4], ["urban", "rural"][i % 2],
-             "primary" if i % 5 else "primary;lower_secondary", "open"] for i in range(n)]
+    return [
+        [
+            f"S{i:05d}",
+            f"School {i}",
+            f"XL-{i % 3 + 1}-{i % 4 + 1}",
+            ["public", "private", "community", "faith_based"][i % 4],
+            ["urban", "rural"][i % 2],
+            "primary" if i % 5 else "primary;lower_secondary",
+            "open",
+        ]
+        for i in range(n)
+    ]
 
 
 SCHOOL_HEADER = ["code", "name", "unit", "ownership", "locality", "levels", "status"]
@@ -66,9 +75,9 @@ def count(session: Session, model: type) -> int:
 def test_bad_rows_are_all_reported_and_nothing_is_imported(emis, tmp_path: Path, session: Session):
     assert emis("registry", "import", "units", str(units_file(tmp_path))).exit_code == 0
     rows = school_rows(1000)
-    rows[10][3] = "goverment"          # line 12: ownership typo
-    rows[500][2] = "XL-9-9"            # line 502: unknown unit
-    rows[998][0] = rows[997][0]        # line 1000: duplicate code
+    rows[10][3] = "goverment"  # line 12: ownership typo
+    rows[500][2] = "XL-9-9"  # line 502: unknown unit
+    rows[998][0] = rows[997][0]  # line 1000: duplicate code
     bad = write_csv(tmp_path / "schools.csv", SCHOOL_HEADER, rows)
 
     result = emis("registry", "import", "schools", str(bad), "--report", str(tmp_path / "r.csv"))
@@ -77,9 +86,12 @@ def test_bad_rows_are_all_reported_and_nothing_is_imported(emis, tmp_path: Path,
     assert "3 problem(s) in 3 row(s)" in result.output
     report = list(csv.DictReader((tmp_path / "r.csv").open()))
     assert [(r["line"], r["column"], r["value"]) for r in report] == [
-        ("12", "ownership", "goverment"), ("502", "unit", "XL-9-9"), ("1000", "code", rows[997][0])]
+        ("12", "ownership", "goverment"),
+        ("502", "unit", "XL-9-9"),
+        ("1000", "code", rows[997][0]),
+    ]
     assert "ownership must be one of" in report[0]["reason"]
-    assert "duplicate school code: already on line 999" == report[2]["reason"]
+    assert report[2]["reason"] == "duplicate school code: already on line 999"
     session.expire_all()
     assert count(session, School) == 0
 
@@ -98,7 +110,9 @@ def test_fixed_file_imports_and_reimport_changes_nothing(emis, tmp_path: Path, s
     assert again.exit_code == 0
     assert "0 created, 0 updated, 1000 unchanged" in again.output
     session.expire_all()
-    assert session.execute(select(School.code, School.name, School.ownership)).all() == schools_first
+    assert (
+        session.execute(select(School.code, School.name, School.ownership)).all() == schools_first
+    )
     assert session.scalar(select(func.max(SyncChange.seq))) == seq_after_first  # nothing to pull
 
 
@@ -107,7 +121,9 @@ def test_changed_row_is_updated_on_reimport(emis, tmp_path: Path, session: Sessi
     rows = school_rows(20)
     emis("registry", "import", "schools", str(write_csv(tmp_path / "a.csv", SCHOOL_HEADER, rows)))
     rows[3][1] = "Renamed school"
-    result = emis("registry", "import", "schools", str(write_csv(tmp_path / "b.csv", SCHOOL_HEADER, rows)))
+    result = emis(
+        "registry", "import", "schools", str(write_csv(tmp_path / "b.csv", SCHOOL_HEADER, rows))
+    )
     assert "0 created, 1 updated, 19 unchanged" in result.output
     assert session.scalar(select(School.name).where(School.code == rows[3][0])) == "Renamed school"
 
@@ -120,8 +136,11 @@ def test_missing_column_is_named(emis, tmp_path: Path):
 
 
 def test_units_with_unknown_parent_are_rejected(emis, tmp_path: Path, session: Session):
-    f = write_csv(tmp_path / "u.csv", ["code", "name", "level_name", "parent"],
-                  [["A", "A", "country", ""], ["B", "B", "region", "NOPE"]])
+    f = write_csv(
+        tmp_path / "u.csv",
+        ["code", "name", "level_name", "parent"],
+        [["A", "A", "country", ""], ["B", "B", "region", "NOPE"]],
+    )
     result = emis("registry", "import", "units", str(f))
     assert result.exit_code == 1
     assert "NOPE" in result.output
@@ -130,7 +149,9 @@ def test_units_with_unknown_parent_are_rejected(emis, tmp_path: Path, session: S
 
 def test_population_import_and_query(emis, tmp_path: Path, session: Session):
     emis("registry", "import", "units", str(units_file(tmp_path)))
-    rows = [[f"XL-1-{d}", 2025, age, sex, 100 + age] for d in (1, 2) for age in (6, 7) for sex in "FM"]
+    rows = [
+        [f"XL-1-{d}", 2025, age, sex, 100 + age] for d in (1, 2) for age in (6, 7) for sex in "FM"
+    ]
     f = write_csv(tmp_path / "p.csv", ["unit", "year", "age", "sex", "value"], rows)
     assert emis("registry", "import", "population", str(f)).exit_code == 0
     assert count(session, Population) == 8
@@ -156,7 +177,10 @@ def test_philippine_school_list_imports_through_a_mapping(emis, session: Session
     with PH_FILE.open(encoding="utf-8-sig") as fh:
         sectors = Counter(r["sector"] for r in csv.DictReader(fh))
     ownership = Counter(session.scalars(select(School.ownership)))
-    assert ownership == {"public": sectors["Public"] + sectors["SUCsLUCs"], "private": sectors["Private"]}
+    assert ownership == {
+        "public": sectors["Public"] + sectors["SUCsLUCs"],
+        "private": sectors["Private"],
+    }
     # The ministry's own sector is kept beside the mapped ownership.
     kept = Counter(s["sector"] for s in session.scalars(select(School.attributes)))
     assert kept == sectors

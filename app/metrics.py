@@ -1,0 +1,56 @@
+"""GET /metrics: Prometheus text format, process counters plus figures read from the database."""
+
+import os
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select
+
+from app.returns.models import CensusReturn
+from app.sync.service import oldest_device_sync
+
+router = APIRouter(tags=["health"])
+
+
+class _DatabaseCollector:
+    """Figures that must agree across worker processes come from the database at scrape time."""
+
+    def __init__(self, factory) -> None:  # type: ignore[no-untyped-def]
+        self.factory = factory
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        with self.factory() as session:
+            by_status = session.execute(
+                select(CensusReturn.status, func.count()).group_by(CensusReturn.status)
+            ).all()
+            oldest = oldest_device_sync(session)
+        g = GaugeMetricFamily("emis_returns", "Returns by status.", labels=["status"])
+        for status, n in by_status:
+            g.add_metric([status], n)
+        yield g
+        yield GaugeMetricFamily(
+            "emis_oldest_device_push_age_seconds",
+            "Seconds since the least recently pushing device last pushed.",
+            value=oldest if oldest is not None else 0.0,
+        )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY  # type: ignore[assignment]
+        extra = CollectorRegistry()
+        extra.register(_DatabaseCollector(request.app.state.read_sessionmaker))
+        return Response(
+            generate_latest(registry) + generate_latest(extra), media_type=CONTENT_TYPE_LATEST
+        )
+    registry.register(_DatabaseCollector(request.app.state.read_sessionmaker))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

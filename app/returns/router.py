@@ -1,0 +1,50 @@
+"""Returns read endpoints (API.md): current return, history, paged list."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.auth.deps import CurrentUser
+from app.core.deps import SessionDep
+from app.returns import service
+from app.returns.schemas import HistoryPublic, ReturnPage, ReturnPublic
+
+router = APIRouter(prefix="/api/v1/returns", tags=["returns"])
+
+
+@router.get("", response_model=ReturnPage, summary="Returns in your area, filtered and paged")
+def list_returns(
+    session: SessionDep,
+    user: CurrentUser,
+    form: Annotated[str | None, Query(examples=["annual_school_census"])] = None,
+    year: Annotated[int | None, Query(examples=[2025])] = None,
+    unit: Annotated[str | None, Query(description="Only schools in this unit and below.")] = None,
+    status: Annotated[
+        str | None, Query(pattern="^(submitted|invalid|returned|approved|locked)$")
+    ] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ReturnPage:
+    return service.list_returns(session, user, form, year, unit, status, cursor, limit)
+
+
+@router.get(
+    "/{form}/{year}/{school}",
+    response_model=ReturnPublic,
+    summary="The current revision of a return",
+)
+def get_return(
+    form: str, year: int, school: str, session: SessionDep, user: CurrentUser
+) -> ReturnPublic:
+    return service.get_return(session, user, form, year, school)
+
+
+@router.get(
+    "/{form}/{year}/{school}/history",
+    response_model=HistoryPublic,
+    summary="Every revision (values, time, user, device, push id) and every status change",
+)
+def get_history(
+    form: str, year: int, school: str, session: SessionDep, user: CurrentUser
+) -> HistoryPublic:
+    return service.get_history(session, user, form, year, school)

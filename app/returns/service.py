@@ -1,0 +1,357 @@
+"""The returns store: apply a checked revision, read current returns and their history."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.auth.service import Principal
+from app.core.errors import Forbidden, NotFound
+from app.core.paging import decode_cursor, encode_cursor
+from app.registry.models import AdminUnit, School
+from app.registry.service import subtree_filter
+from app.returns.models import CensusReturn, ReturnRevision, ReturnStatusChange
+from app.returns.schemas import (
+    HistoryPublic,
+    ReturnPage,
+    ReturnPublic,
+    ReturnSummary,
+    RevisionPublic,
+    StatusChangePublic,
+)
+
+STATUSES = ("submitted", "invalid", "returned", "approved", "locked")
+
+
+def content_hash(
+    form: str, form_version: int, year: int, school: str, base_revision: int, values: dict[str, Any]
+) -> str:
+    """What makes two pushes of one id 'the same content'."""
+    blob = orjson.dumps(
+        [form, form_version, year, school, base_revision, values], option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(blob).hexdigest()
+
+
+@dataclass
+class NewRevision:
+    """Everything needed to store one revision."""
+
+    form: str
+    form_version: int
+    year: int
+    school_id: int
+    base_revision: int
+    values: dict[str, Any]
+    status: str
+    errors: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    push_id: str | None
+    content_hash: str
+    user_id: int | None
+    device_id: str | None
+    captured_at: datetime | None
+    now: datetime
+
+
+def apply_revision(session: Session, rev: NewRevision) -> int | None:
+    """Store a revision if `base_revision` is still current; return its number, or None on a
+    stale base. Run inside a savepoint: a unique-constraint error means a concurrent writer won."""
+    new_number = rev.base_revision + 1
+    if rev.base_revision == 0:
+        return_id = session.execute(
+            insert(CensusReturn).returning(CensusReturn.id),
+            {
+                "form_code": rev.form,
+                "year": rev.year,
+                "school_id": rev.school_id,
+                "form_version": rev.form_version,
+                "revision": 1,
+                "status": rev.status,
+                "updated_at": rev.now,
+                "updated_by": rev.user_id,
+            },
+        ).scalar_one()
+        from_status = None
+    else:
+        row = session.execute(
+            update(CensusReturn)
+            .where(
+                CensusReturn.form_code == rev.form,
+                CensusReturn.year == rev.year,
+                CensusReturn.school_id == rev.school_id,
+                CensusReturn.revision == rev.base_revision,
+            )
+            .values(
+                revision=new_number,
+                status=rev.status,
+                form_version=rev.form_version,
+                updated_at=rev.now,
+                updated_by=rev.user_id,
+            )
+            .returning(CensusReturn.id)
+        ).first()
+        if row is None:
+            return None
+        return_id = row[0]
+        from_status = session.scalar(
+            select(ReturnStatusChange.to_status)
+            .where(ReturnStatusChange.return_id == return_id)
+            .order_by(ReturnStatusChange.id.desc())
+            .limit(1)  # type: ignore[union-attr]
+        )
+    session.execute(
+        insert(ReturnRevision),
+        {
+            "return_id": return_id,
+            "revision": new_number,
+            "form_version": rev.form_version,
+            "values": rev.values,
+            "push_id": rev.push_id,
+            "content_hash": rev.content_hash,
+            "status": rev.status,
+            "errors": rev.errors,
+            "warnings": rev.warnings,
+            "user_id": rev.user_id,
+            "device_id": rev.device_id,
+            "captured_at": rev.captured_at,
+            "received_at": rev.now,
+        },
+    )
+    session.execute(
+        insert(ReturnStatusChange),
+        {
+            "return_id": return_id,
+            "revision": new_number,
+            "from_status": from_status,
+            "to_status": rev.status,
+            "comment": None,
+            "user_id": rev.user_id,
+            "at": rev.now,
+        },
+    )
+    return new_number
+
+
+def _usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
+    ids_ = {i for i in ids if i is not None}
+    if not ids_:
+        return {}
+    return {
+        i: n for i, n in session.execute(select(User.id, User.username).where(User.id.in_(ids_)))
+    }  # type: ignore[union-attr]
+
+
+def _comments(session: Session, return_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in return_ids}
+    if not return_ids:
+        return out
+    rows = session.execute(
+        select(ReturnStatusChange, User.username)
+        .outerjoin(User, User.id == ReturnStatusChange.user_id)
+        .where(
+            ReturnStatusChange.return_id.in_(return_ids), ReturnStatusChange.comment.is_not(None)
+        )  # type: ignore[union-attr]
+        .order_by(ReturnStatusChange.id)
+    ).all()
+    for ch, name in rows:
+        out[ch.return_id].append(
+            {
+                "revision": ch.revision,
+                "status": ch.to_status,
+                "comment": ch.comment,
+                "user": name,
+                "at": ch.at.isoformat(),
+            }
+        )
+    return out
+
+
+def returns_public(
+    session: Session, keys: list[tuple[str, int, int]]
+) -> dict[tuple[str, int, int], ReturnPublic]:
+    """Current returns for (form, year, school_id) keys, with values, findings and comments."""
+    if not keys:
+        return {}
+    conds = [
+        and_(CensusReturn.form_code == f, CensusReturn.year == y, CensusReturn.school_id == s)
+        for f, y, s in keys
+    ]
+    out: dict[tuple[str, int, int], ReturnPublic] = {}
+    for i in range(0, len(conds), 200):
+        rows = session.execute(
+            select(CensusReturn, ReturnRevision, School.code)
+            .join(
+                ReturnRevision,
+                and_(
+                    ReturnRevision.return_id == CensusReturn.id,
+                    ReturnRevision.revision == CensusReturn.revision,
+                ),
+            )
+            .join(School, School.id == CensusReturn.school_id)
+            .where(or_(*conds[i : i + 200]))
+        ).all()
+        names = _usernames(session, {r.updated_by for r, _, _ in rows})
+        comments = _comments(session, [r.id for r, _, _ in rows])
+        for ret, rev, code in rows:
+            out[(ret.form_code, ret.year, ret.school_id)] = ReturnPublic(
+                form=ret.form_code,
+                form_version=ret.form_version,
+                year=ret.year,
+                school=code,
+                revision=ret.revision,
+                status=ret.status,
+                values=rev.values,
+                errors=rev.errors,  # type: ignore[arg-type]
+                warnings=rev.warnings,
+                updated_at=ret.updated_at,  # type: ignore[arg-type]
+                updated_by=names.get(ret.updated_by) if ret.updated_by else None,
+                comments=comments.get(ret.id, []),
+            )
+    return out
+
+
+def _school_in_area(session: Session, user: Principal, code: str) -> tuple[School, AdminUnit]:
+    row = session.execute(
+        select(School, AdminUnit)
+        .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
+        .where(School.code == code)
+    ).first()
+    if row is None:
+        raise NotFound(f"No school has the code {code!r}.")
+    if not user.covers(row[1].path):
+        raise Forbidden(f"School {code!r} lies outside your area ({user.unit_code}).")
+    return row[0], row[1]
+
+
+def get_return(
+    session: Session, user: Principal, form: str, year: int, school: str
+) -> ReturnPublic:
+    """The current revision of one return."""
+    s, _unit = _school_in_area(session, user, school)
+    found = returns_public(session, [(form, year, s.id)])  # type: ignore[list-item]
+    if not found:
+        raise NotFound(f"No {form} return for school {school} in {year}.")
+    return next(iter(found.values()))
+
+
+def get_history(
+    session: Session, user: Principal, form: str, year: int, school: str
+) -> HistoryPublic:
+    """Every revision and every status change of one return."""
+    s, _unit = _school_in_area(session, user, school)
+    ret = session.scalar(
+        select(CensusReturn).where(
+            CensusReturn.form_code == form,
+            CensusReturn.year == year,
+            CensusReturn.school_id == s.id,
+        )
+    )
+    if ret is None:
+        raise NotFound(f"No {form} return for school {school} in {year}.")
+    revs = list(
+        session.scalars(
+            select(ReturnRevision)
+            .where(ReturnRevision.return_id == ret.id)
+            .order_by(ReturnRevision.revision)
+        )
+    )
+    changes = list(
+        session.scalars(
+            select(ReturnStatusChange)
+            .where(ReturnStatusChange.return_id == ret.id)
+            .order_by(ReturnStatusChange.id)
+        )
+    )
+    names = _usernames(session, {r.user_id for r in revs} | {c.user_id for c in changes})
+    return HistoryPublic(
+        form=form,
+        year=year,
+        school=school,
+        revisions=[
+            RevisionPublic(
+                revision=r.revision,
+                form_version=r.form_version,
+                status=r.status,
+                values=r.values,
+                errors=r.errors,
+                warnings=r.warnings,
+                user=names.get(r.user_id) if r.user_id else None,  # type: ignore[arg-type]
+                device_id=r.device_id,
+                push_id=r.push_id,
+                captured_at=r.captured_at,
+                received_at=r.received_at,
+            )
+            for r in revs
+        ],
+        status_changes=[
+            StatusChangePublic(
+                revision=c.revision,
+                from_status=c.from_status,
+                to_status=c.to_status,
+                comment=c.comment,
+                user=names.get(c.user_id) if c.user_id else None,
+                at=c.at,
+            )
+            for c in changes
+        ],
+    )
+
+
+def list_returns(
+    session: Session,
+    user: Principal,
+    form: str | None,
+    year: int | None,
+    unit: str | None,
+    status: str | None,
+    cursor: str | None,
+    limit: int,
+) -> ReturnPage:
+    """Returns within the caller's area, filtered, in a stable order."""
+    area = user.unit_path
+    if unit:
+        u = session.scalar(select(AdminUnit).where(AdminUnit.code == unit))
+        if u is None:
+            raise NotFound(f"No admin unit has the code {unit!r}.")
+        if not user.covers(u.path):
+            raise Forbidden(f"Unit {unit!r} lies outside your area ({user.unit_code}).")
+        area = u.path
+    q = (
+        select(CensusReturn, School.code, AdminUnit.code)
+        .join(School, School.id == CensusReturn.school_id)
+        .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
+        .where(subtree_filter(AdminUnit.path, area))
+    )
+    if form:
+        q = q.where(CensusReturn.form_code == form)
+    if year is not None:
+        q = q.where(CensusReturn.year == year)
+    if status:
+        q = q.where(CensusReturn.status == status)
+    if cursor:
+        q = q.where(CensusReturn.id > int(decode_cursor(cursor).get("i", 0)))
+    rows = session.execute(q.order_by(CensusReturn.id).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ReturnPage(
+        items=[
+            ReturnSummary(
+                form=r.form_code,
+                form_version=r.form_version,
+                year=r.year,
+                school=sc,
+                unit=uc,
+                revision=r.revision,
+                status=r.status,
+                updated_at=r.updated_at,
+            )
+            for r, sc, uc in rows
+        ],
+        next_cursor=encode_cursor({"i": rows[-1][0].id}) if more else None,
+    )

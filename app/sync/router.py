@@ -1,0 +1,144 @@
+"""Sync endpoints: push, pull, config (API.md, fixed contract)."""
+
+import zlib
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+
+from app.auth.deps import CurrentUser, require_roles
+from app.auth.service import Principal
+from app.core.deps import SessionDep, SettingsDep
+from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge
+from app.core.types import utcnow
+from app.sync import service
+from app.sync.schemas import PUSH_EXAMPLE, PullResponse, PushRequest, PushResponse, SyncConfig
+
+router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
+Pusher = Annotated[Principal, Depends(require_roles("clerk", "admin"))]
+
+
+def _lang(request: Request) -> str:
+    return "fr" if request.headers.get("accept-language", "").lower().startswith("fr") else "en"
+
+
+async def _read_body(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(
+            f"The request is {declared} bytes; the limit is {max_bytes}. "
+            "Send fewer items per request (see GET /api/v1/sync/config)."
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise PayloadTooLarge(f"The request is over the limit of {max_bytes} bytes.")
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = inflater.decompress(bytes(body), max_bytes + 1)
+        except zlib.error as exc:
+            raise BadRequest("The body is not valid gzip.") from exc
+        if len(raw) > max_bytes or inflater.unconsumed_tail:
+            raise PayloadTooLarge(
+                f"The uncompressed request is over the limit of {max_bytes} bytes."
+            )
+        return raw
+    return bytes(body)
+
+
+@router.post(
+    "/push",
+    response_model=PushResponse,
+    summary="Push census returns (exactly once per item id)",
+    description="Each item is checked and gets `applied`, `duplicate`, `conflict` or `rejected`; "
+    "each stands alone, and results are sent only after they are committed. Bodies may be gzip "
+    "(`Content-Encoding: gzip`). Over `max_items` or `max_bytes`: 413 and nothing stored.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": PushRequest.model_json_schema(
+                        ref_template="#/components/schemas/{model}"
+                    ),
+                    "example": PUSH_EXAMPLE,
+                }
+            },
+        }
+    },
+    responses={
+        413: {"description": "Too many items or bytes."},
+        403: {"description": "Role may not push."},
+    },
+)
+async def push(request: Request, settings: SettingsDep, user: Pusher) -> PushResponse:
+    body = await _read_body(request, settings.sync_max_bytes)
+    try:
+        data: Any = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
+    try:
+        req = PushRequest.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "The push request is not valid.",
+            [
+                {
+                    "code": str(e["type"]).upper(),
+                    "path": "body." + ".".join(str(p) for p in e["loc"]),
+                    "message": e["msg"],
+                }
+                for e in exc.errors()
+            ],
+        ) from exc
+    if len(req.items) > settings.sync_max_items:
+        raise PayloadTooLarge(
+            f"{len(req.items)} items sent; at most {settings.sync_max_items} per request."
+        )
+    lang = _lang(request)
+
+    def work() -> PushResponse:
+        with request.app.state.sessionmaker() as session:
+            results = service.push_batch(
+                session, user, req.device_id, req.items, request.app.state.forms, lang
+            )
+            session.commit()  # results leave only after this
+        return PushResponse(results=results)
+
+    return await run_in_threadpool(work)
+
+
+@router.get(
+    "/pull",
+    response_model=PullResponse,
+    summary="Pull changes after a cursor",
+    responses={410: {"description": "The cursor cannot be honoured; pull again without one."}},
+)
+def pull(
+    session: SessionDep,
+    user: CurrentUser,
+    request: Request,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="From the previous pull; none = from the start. "
+            "Send X-Device-Id to be counted as synced."
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> PullResponse:
+    changes, next_cursor, has_more = service.pull(session, user, cursor, limit)
+    if device := request.headers.get("x-device-id"):
+        service.record_pull(request.app.state.sessionmaker, device[:100], user.user_id)
+    return PullResponse(changes=changes, cursor=next_cursor, has_more=has_more)
+
+
+@router.get("/config", response_model=SyncConfig, summary="Limits and server time for clients")
+def config(settings: SettingsDep, _user: CurrentUser) -> SyncConfig:
+    return SyncConfig(
+        max_items=settings.sync_max_items, max_bytes=settings.sync_max_bytes, server_time=utcnow()
+    )

@@ -1,0 +1,108 @@
+"""API shapes for sync (see API.md: push, pull, config)."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.returns.schemas import Finding, ReturnPublic
+
+PUSH_EXAMPLE = {
+    "device_id": "laptop-dde-nord-1",
+    "items": [
+        {
+            "id": "6f1c0b7e-3f7a-4b1e-9a51-7d2f3c0e9b11",
+            "form": "annual_school_census",
+            "form_version": 1,
+            "year": 2025,
+            "school": "DM-000001",
+            "base_revision": 0,
+            "values": {
+                "enrolment": [{"grade": "P1", "sex": "F", "age": 6, "value": 31}],
+                "has_electricity": True,
+            },
+            "captured_at": "2026-03-02T10:15:00+00:00",
+        }
+    ],
+}
+
+
+class PushItem(BaseModel):
+    """One change: a school's return as the clerk left it, made once and kept across retries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        description="UUID made once per change by the client.",
+    )
+    form: str = Field(min_length=1, max_length=64)
+    form_version: int = Field(ge=1)
+    year: int = Field(ge=1900, le=2200)
+    school: str = Field(min_length=1, max_length=64)
+    base_revision: int = Field(
+        ge=0, description="The revision the clerk edited (0 for a first return)."
+    )
+    values: dict[str, Any]
+    captured_at: datetime | None = None
+
+
+class PushRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [PUSH_EXAMPLE]})
+
+    device_id: str = Field(min_length=1, max_length=100)
+    items: list[dict[str, Any]] = Field(description="Push items (see PushItem); each stands alone.")
+
+
+class PushResult(BaseModel):
+    id: str | None
+    status: Literal["applied", "duplicate", "conflict", "rejected"]
+    revision: int | None = None
+    return_status: str | None = None
+    errors: list[Finding] = Field(default_factory=list)
+    warnings: list[Finding] = Field(default_factory=list)
+    current: ReturnPublic | None = None
+
+
+class PushResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {
+                            "id": "6f1c0b7e-3f7a-4b1e-9a51-7d2f3c0e9b11",
+                            "status": "applied",
+                            "revision": 1,
+                            "return_status": "submitted",
+                            "errors": [],
+                            "warnings": [],
+                            "current": None,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    results: list[PushResult]
+
+
+class SyncConfig(BaseModel):
+    max_items: int
+    max_bytes: int
+    server_time: datetime
+    api_version: str = "1"
+
+
+class ChangeOut(BaseModel):
+    type: Literal["admin_unit", "school", "form", "school_year", "return"]
+    op: Literal["upsert", "delete"]
+    key: str
+    data: dict[str, Any] | None
+
+
+class PullResponse(BaseModel):
+    changes: list[ChangeOut]
+    cursor: str
+    has_more: bool

@@ -1,0 +1,495 @@
+"""Sync use cases: push (exactly-once apply of census returns) and pull (the change sequence)."""
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.service import Principal
+from app.core.errors import Gone
+from app.core.paging import decode_cursor, encode_cursor
+from app.core.types import utcnow
+from app.forms.models import FormVersion
+from app.forms.service import FormCache
+from app.registry.models import AdminUnit, School, SchoolYear
+from app.registry.service import subtree_filter, units_public, year_public
+from app.returns.models import CensusReturn, ReturnRevision
+from app.returns.schemas import ReturnPublic
+from app.returns.service import NewRevision, apply_revision, content_hash, returns_public
+from app.sync import metrics
+from app.sync.changes import Change, last_sequence, record_changes
+from app.sync.models import Device, ServerMeta, SyncChange
+from app.sync.schemas import ChangeOut, PushItem, PushResult
+
+log = logging.getLogger("emis.sync")
+
+
+def _finding(code: str, message: str, path: str = "") -> dict[str, Any]:
+    return {"code": code, "path": path, "message": message, "severity": "error"}
+
+
+def _rejected(item_id: str | None, *errors: dict[str, Any]) -> PushResult:
+    return PushResult(id=item_id, status="rejected", errors=list(errors))  # type: ignore[arg-type]
+
+
+@dataclass
+class _Known:
+    """What the batch learned up front (one query each), updated as items apply."""
+
+    schools: dict[str, tuple[int, str]]
+    years: dict[int, SchoolYear]
+    pushed: dict[str, tuple[str, int, str, list[Any], list[Any]]]
+    current: dict[tuple[str, int, int], int]
+    previous_values: dict[tuple[str, int, int], dict[str, Any]]
+
+
+def _prefetch(session: Session, items: Sequence[PushItem]) -> _Known:
+    codes = {i.school for i in items}
+    schools = {
+        c: (sid, path)
+        for c, sid, path in session.execute(
+            select(School.code, School.id, AdminUnit.path)
+            .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
+            .where(School.code.in_(codes))
+        )
+    }  # type: ignore[attr-defined]
+    years = {y.year: y for y in session.scalars(select(SchoolYear))}
+    pushed = {
+        pid: (h, rev, st, e, w)
+        for pid, h, rev, st, e, w in session.execute(
+            select(
+                ReturnRevision.push_id,
+                ReturnRevision.content_hash,
+                ReturnRevision.revision,
+                ReturnRevision.status,
+                ReturnRevision.errors,
+                ReturnRevision.warnings,
+            ).where(ReturnRevision.push_id.in_([i.id for i in items]))
+        )
+    }  # type: ignore[union-attr]
+    keys = {(i.form, i.year, schools[i.school][0]) for i in items if i.school in schools}
+    current: dict[tuple[str, int, int], int] = {}
+    previous: dict[tuple[str, int, int], dict[str, Any]] = {}
+    if keys:
+        for f, y, s, rev in session.execute(
+            select(
+                CensusReturn.form_code,
+                CensusReturn.year,
+                CensusReturn.school_id,
+                CensusReturn.revision,
+            ).where(
+                or_(
+                    *[
+                        and_(
+                            CensusReturn.form_code == f,
+                            CensusReturn.year == y,
+                            CensusReturn.school_id == s,
+                        )
+                        for f, y, s in keys
+                    ]
+                )
+            )
+        ):
+            current[(f, y, s)] = rev
+        for f, y, s, values in session.execute(
+            select(
+                CensusReturn.form_code,
+                CensusReturn.year,
+                CensusReturn.school_id,
+                ReturnRevision.values,
+            )
+            .join(
+                ReturnRevision,
+                and_(
+                    ReturnRevision.return_id == CensusReturn.id,
+                    ReturnRevision.revision == CensusReturn.revision,
+                ),
+            )
+            .where(
+                or_(
+                    *[
+                        and_(
+                            CensusReturn.form_code == f,
+                            CensusReturn.year == y - 1,
+                            CensusReturn.school_id == s,
+                        )
+                        for f, y, s in keys
+                    ]
+                )
+            )
+        ):
+            previous[(f, y + 1, s)] = values
+    return _Known(schools, years, pushed, current, previous)
+
+
+def _pushed_again(
+    item_id: str, digest: str, known: tuple[str, int, str, list[Any], list[Any]]
+) -> PushResult:
+    h, rev, status, errors, warnings = known
+    if h == digest:
+        return PushResult(
+            id=item_id,
+            status="duplicate",
+            revision=rev,
+            return_status=status,
+            errors=errors,
+            warnings=warnings,
+        )  # type: ignore[arg-type]
+    return PushResult(
+        id=item_id,
+        status="conflict",
+        errors=[
+            _finding(  # type: ignore[list-item]
+                "ID_REUSED",
+                f"Change id {item_id} was already used for other content (revision {rev}); "
+                "make a new id for a new change.",
+                "id",
+            )
+        ],
+    )
+
+
+def push_batch(
+    session: Session,
+    user: Principal,
+    device_id: str,
+    raw_items: Sequence[dict[str, Any]],
+    forms: FormCache,
+    lang: str = "en",
+    now: datetime | None = None,
+    enforce_window: bool = True,
+) -> list[PushResult]:
+    """Check and apply each item on its own (a savepoint each); the caller commits once and only
+    then sends the results. Returns one result per item, in order."""
+    started = time.perf_counter()
+    now = now or utcnow()
+    results: list[PushResult | None] = [None] * len(raw_items)
+    items: list[tuple[int, PushItem]] = []
+    for n, raw in enumerate(raw_items):
+        try:
+            items.append((n, PushItem.model_validate(raw)))
+        except ValidationError as exc:
+            item_id = (
+                raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            )
+            results[n] = _rejected(
+                item_id,
+                *[
+                    _finding("INVALID_ITEM", e["msg"], ".".join(str(p) for p in e["loc"]))
+                    for e in exc.errors()
+                ],
+            )
+    known = _prefetch(session, [i for _, i in items])
+    changes: list[Change] = []
+    conflicted: dict[int, tuple[str, int, int]] = {}
+    # Items touching the same return keep their order; different returns are taken in key order
+    # so that two batches never lock the same rows in opposite orders (no deadlocks).
+    for n, item in sorted(items, key=lambda p: (p[1].form, p[1].year, p[1].school)):
+        result = _push_one(
+            session, user, device_id, item, known, forms, lang, now, changes, enforce_window
+        )
+        if result.status == "conflict" and item.school in known.schools and not result.errors:
+            conflicted[n] = (item.form, item.year, known.schools[item.school][0])
+        results[n] = result
+    if conflicted:
+        current = returns_public(session, list(set(conflicted.values())))
+        for n, key in conflicted.items():
+            results[n].current = current.get(key)  # type: ignore[union-attr]
+    record_changes(session, changes)
+    _touch_device(session, device_id, user.user_id, now, push=True)
+    done = [r for r in results if r is not None]
+    elapsed = time.perf_counter() - started
+    metrics.observe_push(done, elapsed)
+    counts: dict[str, int] = {}
+    for r in done:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    log.info(
+        "push",
+        extra={
+            "device": device_id,
+            "user": user.username,
+            "items": len(done),
+            **counts,
+            "duration_ms": round(elapsed * 1000, 1),
+        },
+    )
+    return done
+
+
+def _push_one(
+    session: Session,
+    user: Principal,
+    device_id: str,
+    item: PushItem,
+    known: _Known,
+    forms: FormCache,
+    lang: str,
+    now: datetime,
+    changes: list[Change],
+    enforce_window: bool = True,
+) -> PushResult:
+    digest = content_hash(
+        item.form, item.form_version, item.year, item.school, item.base_revision, item.values
+    )
+    if item.id in known.pushed:
+        return _pushed_again(item.id, digest, known.pushed[item.id])
+    school = known.schools.get(item.school)
+    if school is None:
+        return _rejected(
+            item.id,
+            _finding("UNKNOWN_SCHOOL", f"No school has the code {item.school!r}.", "school"),
+        )
+    school_id, unit_path = school
+    if not user.covers(unit_path):
+        return _rejected(
+            item.id,
+            _finding(
+                "OUTSIDE_AREA",
+                f"School {item.school} lies outside your area ({user.unit_code}).",
+                "school",
+            ),
+        )
+    year = known.years.get(item.year)
+    if year is None:
+        return _rejected(item.id, _finding("UNKNOWN_YEAR", f"No school year {item.year}.", "year"))
+    if enforce_window and not year.is_open(now):
+        return _rejected(
+            item.id,
+            _finding(
+                "WINDOW_CLOSED",
+                f"The census window for {year.label} closed on "
+                f"{year.window_closes:%Y-%m-%d}; ask an administrator to reopen it.",
+                "year",
+            ),
+        )
+    form = forms.get(session, item.form, item.form_version)
+    if form is None:
+        return _rejected(
+            item.id,
+            _finding(
+                "UNKNOWN_FORM",
+                f"No form {item.form!r} version {item.form_version}; pull to get the forms.",
+                "form_version",
+            ),
+        )
+    key = (item.form, item.year, school_id)
+    current = known.current.get(key, 0)
+    if item.base_revision != current:
+        return PushResult(id=item.id, status="conflict")
+    checked = form.check(item.values, known.previous_values.get(key), lang)
+    if checked.structure_errors:
+        return PushResult(
+            id=item.id, status="rejected", errors=[f.as_dict() for f in checked.structure_errors]
+        )  # type: ignore[misc]
+    errors = [f.as_dict() for f in checked.rule_errors]
+    warnings = [f.as_dict() for f in checked.warnings]
+    status = "invalid" if errors else "submitted"
+    rev = NewRevision(
+        form=item.form,
+        form_version=item.form_version,
+        year=item.year,
+        school_id=school_id,
+        base_revision=item.base_revision,
+        values=item.values,
+        status=status,
+        errors=errors,
+        warnings=warnings,
+        push_id=item.id,
+        content_hash=digest,
+        user_id=user.user_id,
+        device_id=device_id,
+        captured_at=item.captured_at,
+        now=now,
+    )
+    try:
+        with session.begin_nested():
+            number = apply_revision(session, rev)
+    except IntegrityError:
+        number = None
+    if number is None:
+        # Someone else got in first: the same id (a concurrent retry) or another revision.
+        again = session.execute(
+            select(
+                ReturnRevision.content_hash,
+                ReturnRevision.revision,
+                ReturnRevision.status,
+                ReturnRevision.errors,
+                ReturnRevision.warnings,
+            ).where(ReturnRevision.push_id == item.id)
+        ).first()
+        if again is not None:
+            return _pushed_again(item.id, digest, tuple(again))  # type: ignore[arg-type]
+        return PushResult(id=item.id, status="conflict")
+    known.current[key] = number
+    known.pushed[item.id] = (digest, number, status, errors, warnings)
+    changes.append(Change("return", f"{item.form}/{item.year}/{item.school}", "upsert", unit_path))
+    return PushResult(
+        id=item.id,
+        status="applied",
+        revision=number,
+        return_status=status,
+        errors=errors,
+        warnings=warnings,
+    )  # type: ignore[arg-type]
+
+
+def _touch_device(
+    session: Session, device_id: str, user_id: int, now: datetime, push: bool
+) -> None:
+    column = "last_push_at" if push else "last_pull_at"
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Device)
+    session.execute(
+        ins.values(device_id=device_id, user_id=user_id, **{column: now}).on_conflict_do_update(
+            index_elements=["device_id"], set_={"user_id": user_id, column: now}
+        )
+    )
+
+
+# ---------------------------------------------------------------- pull
+
+
+def _epoch(session: Session) -> str:
+    return session.scalar(select(ServerMeta.value).where(ServerMeta.key == "epoch")) or ""
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+
+
+def pull(
+    session: Session,
+    user: Principal,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ChangeOut], str, bool]:
+    """Changes after the cursor that the caller may see, oldest first."""
+    started = time.perf_counter()
+    epoch = _epoch(session)
+    after = 0
+    if cursor:
+        data = decode_cursor(cursor, Gone)
+        after = data.get("s", -1) if isinstance(data.get("s"), int) else -1
+        if data.get("e") != epoch or after < 0 or after > last_sequence(session):
+            raise Gone(
+                "This cursor cannot be honoured by this server (its data was rebuilt or the "
+                "cursor is not ours); pull again without a cursor."
+            )
+    visible = or_(
+        SyncChange.unit_path.is_(None),  # type: ignore[union-attr]
+        subtree_filter(SyncChange.unit_path, user.unit_path),
+        and_(
+            SyncChange.entity_type == "admin_unit",
+            SyncChange.unit_path.in_(_ancestor_paths(user.unit_path)),
+        ),  # type: ignore[union-attr]
+    )
+    rows = list(
+        session.scalars(
+            select(SyncChange)
+            .where(SyncChange.seq > after, visible)
+            .order_by(SyncChange.seq)
+            .limit(limit + 1)
+        )
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    changes = _materialise(session, rows)
+    next_seq = rows[-1].seq if rows else after
+    metrics.observe_pull(time.perf_counter() - started)
+    return changes, encode_cursor({"e": epoch, "s": next_seq}), has_more
+
+
+def _materialise(session: Session, rows: list[SyncChange]) -> list[ChangeOut]:
+    """Current data for each changed entity (one query per entity type)."""
+    wanted: dict[str, list[str]] = {}
+    for r in rows:
+        if r.op == "upsert":
+            wanted.setdefault(r.entity_type, []).append(r.entity_key)
+    data: dict[tuple[str, str], dict[str, Any]] = {}
+    if "admin_unit" in wanted:
+        units = list(
+            session.scalars(select(AdminUnit).where(AdminUnit.code.in_(wanted["admin_unit"])))
+        )  # type: ignore[attr-defined]
+        for u in units_public(session, units):
+            data[("admin_unit", u.code)] = u.model_dump(mode="json")
+    if "school" in wanted:
+        for s, ucode in session.execute(
+            select(School, AdminUnit.code)
+            .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
+            .where(School.code.in_(wanted["school"]))
+        ):  # type: ignore[attr-defined]
+            data[("school", s.code)] = {
+                "code": s.code,
+                "name": s.name,
+                "unit": ucode,
+                "ownership": s.ownership,
+                "locality": s.locality,
+                "levels": s.levels,
+                "status": s.status,
+                "attributes": s.attributes,
+            }
+    if "school_year" in wanted:
+        for y in session.scalars(
+            select(SchoolYear).where(SchoolYear.year.in_([int(k) for k in wanted["school_year"]]))
+        ):  # type: ignore[attr-defined]
+            data[("school_year", str(y.year))] = year_public(y).model_dump(mode="json")
+    if "form" in wanted:
+        for key in wanted["form"]:
+            code, version = key.rsplit("/", 1)
+            row = session.get(FormVersion, (code, int(version)))
+            if row is not None:
+                data[("form", key)] = row.definition
+    if "return" in wanted:
+        parsed = [k.split("/") for k in wanted["return"]]
+        ids = {
+            c: i
+            for c, i in session.execute(
+                select(School.code, School.id).where(School.code.in_({p[2] for p in parsed}))
+            )
+        }  # type: ignore[attr-defined]
+        found: dict[tuple[str, int, int], ReturnPublic] = returns_public(
+            session, [(f, int(y), ids[s]) for f, y, s in parsed if s in ids]
+        )
+        for ret in found.values():
+            data[("return", f"{ret.form}/{ret.year}/{ret.school}")] = ret.model_dump(mode="json")
+    out = []
+    for r in rows:
+        payload = data.get((r.entity_type, r.entity_key)) if r.op == "upsert" else None
+        out.append(
+            ChangeOut(
+                type=r.entity_type,
+                op=r.op
+                if payload is not None or r.op == "delete"  # type: ignore[arg-type]
+                else "delete",
+                key=r.entity_key,
+                data=payload,
+            )
+        )
+    return out
+
+
+def record_pull(factory: Any, device_id: str, user_id: int) -> None:
+    """Note that a device pulled (its own small write transaction)."""
+    with factory() as session:
+        _touch_device(session, device_id, user_id, utcnow(), push=False)
+        session.commit()
+
+
+def oldest_device_sync(session: Session) -> float | None:
+    """Seconds since the least recently pushing device last pushed (None: no devices)."""
+    oldest = session.scalar(
+        select(Device.last_push_at)
+        .where(Device.last_push_at.is_not(None))  # type: ignore[union-attr]
+        .order_by(Device.last_push_at)
+        .limit(1)
+    )
+    return (utcnow() - oldest).total_seconds() if oldest else None

@@ -1,0 +1,144 @@
+"""Registry over HTTP: the admin tree, schools, years, structure, population."""
+
+
+def test_units_below_a_region_in_tree_order(demo):
+    h = demo.auth("analyst")
+    page = demo.client.get("/api/v1/admin-units?under=DM-R02&limit=1000", headers=h).json()
+    codes = [u["code"] for u in page["items"]]
+    assert codes[0] == "DM-R02"
+    assert all(c.startswith("DM-R02") for c in codes)
+    assert len(codes) == 1 + 4  # the region and its 4 districts
+    district = page["items"][1]
+    assert district["path"] == ["DM", "DM-R02", district["code"]]
+    assert district["parent"] == "DM-R02" and district["level"] == 2
+
+
+def test_unit_listing_pages_without_gaps(demo):
+    h = demo.auth("analyst")
+    seen, cursor = [], None
+    while True:
+        url = "/api/v1/admin-units?limit=4" + (f"&cursor={cursor}" if cursor else "")
+        page = demo.client.get(url, headers=h).json()
+        seen += [u["code"] for u in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    everything = demo.client.get("/api/v1/admin-units?limit=1000", headers=h).json()["items"]
+    assert seen == [u["code"] for u in everything] and len(seen) == 1 + 3 + 12
+
+
+def test_admin_moves_a_district_and_its_schools_follow(demo):
+    h = demo.auth("admin")
+    resp = demo.client.put(
+        "/api/v1/admin-units/DM-R01-D003",
+        headers=h,
+        json={"name": "Moved", "level_name": "district", "parent": "DM-R02"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["path"] == ["DM", "DM-R02", "DM-R01-D003"]
+    in_r2 = demo.client.get("/api/v1/schools?unit=DM-R02&limit=1000", headers=h).json()["items"]
+    assert any(s["unit"] == "DM-R01-D003" for s in in_r2)
+    in_r1 = demo.client.get("/api/v1/schools?unit=DM-R01&limit=1000", headers=h).json()["items"]
+    assert not any(s["unit"] == "DM-R01-D003" for s in in_r1)
+
+
+def test_admin_cannot_make_a_cycle(demo):
+    h = demo.auth("admin")
+    resp = demo.client.put(
+        "/api/v1/admin-units/DM-R01",
+        headers=h,
+        json={"name": "Nord", "level_name": "region", "parent": "DM-R01-D001"},
+    )
+    assert resp.status_code == 422
+    assert "cycle" in resp.json()["detail"]
+
+
+def test_admin_creates_and_updates_a_school(demo):
+    h = demo.auth("admin")
+    body = {
+        "name": "École Neuve",
+        "unit": "DM-R01-D001",
+        "ownership": "community",
+        "locality": "rural",
+        "levels": ["primary"],
+    }
+    created = demo.client.put("/api/v1/schools/DM-NEW-1", headers=h, json=body)
+    assert created.status_code == 200, created.text
+    assert created.json()["status"] == "open"
+    body["status"] = "closed"
+    assert (
+        demo.client.put("/api/v1/schools/DM-NEW-1", headers=h, json=body).json()["status"]
+        == "closed"
+    )
+    clerk = demo.client.get("/api/v1/schools/DM-NEW-1", headers=demo.auth("clerk"))
+    assert clerk.status_code == 200 and clerk.json()["name"] == "École Neuve"
+
+
+def test_bad_school_names_the_field(demo):
+    h = demo.auth("admin")
+    resp = demo.client.put(
+        "/api/v1/schools/DM-NEW-2",
+        headers=h,
+        json={"name": "X", "unit": "DM-R01-D001", "ownership": "goverment"},
+    )
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["path"] == "body.ownership"
+    resp = demo.client.put(
+        "/api/v1/schools/DM-NEW-2",
+        headers=h,
+        json={"name": "X", "unit": "NOWHERE", "ownership": "public"},
+    )
+    assert resp.status_code == 422 and resp.json()["errors"][0]["code"] == "UNKNOWN_UNIT"
+
+
+def test_school_years_and_window(demo):
+    h = demo.auth("clerk")
+    years = demo.client.get("/api/v1/school-years", headers=h).json()
+    assert [y["year"] for y in years] == list(demo.result.years)
+    admin = demo.auth("admin")
+    bad = demo.client.put(
+        "/api/v1/school-years/2030",
+        headers=admin,
+        json={
+            "label": "2030/31",
+            "reference_date": "2030-11-15",
+            "window_opens": "2030-10-01T00:00:00Z",
+            "window_closes": "2030-01-01T00:00:00Z",
+        },
+    )
+    assert bad.status_code == 422
+    naive = demo.client.put(
+        "/api/v1/school-years/2030",
+        headers=admin,
+        json={
+            "label": "2030/31",
+            "reference_date": "2030-11-15",
+            "window_opens": "2030-10-01T00:00:00",
+            "window_closes": "2031-01-01T00:00:00Z",
+        },
+    )
+    assert naive.status_code == 422 and "time zone" in naive.text
+
+
+def test_education_structure_and_population(demo):
+    h = demo.auth("analyst")
+    levels = demo.client.get("/api/v1/education-levels", headers=h).json()
+    primary = next(lv for lv in levels if lv["code"] == "primary")
+    assert (
+        primary["entrance_age"] == 6 and primary["grades"][0] == "P1" and primary["duration"] == 6
+    )
+    year = demo.result.years[1]
+    region = demo.client.get(f"/api/v1/population?unit=DM-R01&year={year}", headers=h).json()[
+        "rows"
+    ]
+    districts = [
+        demo.client.get(f"/api/v1/population?unit=DM-R01-D00{i}&year={year}", headers=h).json()[
+            "rows"
+        ]
+        for i in range(1, 5)
+    ]
+    six_f = next(r["value"] for r in region if r["age"] == 6 and r["sex"] == "F")
+    assert six_f == sum(
+        r["value"] for d in districts for r in d if r["age"] == 6 and r["sex"] == "F"
+    )
+    assert six_f > 0

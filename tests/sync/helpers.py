@@ -1,0 +1,56 @@
+"""Building push items for tests."""
+
+import random
+import uuid
+from typing import Any
+
+from app.demo.returns import school_values, standard_age_code
+
+FORM = "annual_school_census"
+
+
+def school_levels(demo: Any, code: str) -> list[str]:
+    resp = demo.client.get(f"/api/v1/schools/{code}", headers=demo.auth("admin"))
+    return resp.json()["levels"]
+
+
+def clerk_schools(demo: Any, user: str = "clerk") -> list[str]:
+    page = demo.client.get("/api/v1/schools?limit=1000", headers=demo.auth(user)).json()
+    return [s["code"] for s in page["items"]]
+
+
+def good_values(seed: int = 1, levels: list[str] | None = None) -> dict[str, Any]:
+    return school_values(random.Random(seed), levels or ["primary"], standard_age_code)
+
+
+def item(
+    school: str,
+    year: int,
+    base: int = 0,
+    values: dict[str, Any] | None = None,
+    item_id: str | None = None,
+    seed: int = 1,
+) -> dict[str, Any]:
+    return {
+        "id": item_id or str(uuid.uuid4()),
+        "form": FORM,
+        "form_version": 1,
+        "year": year,
+        "school": school,
+        "base_revision": base,
+        "values": values or good_values(seed),
+        "captured_at": "2026-03-02T10:15:00+00:00",
+    }
+
+
+def push(
+    demo: Any,
+    items: list[dict[str, Any]],
+    user: str = "clerk",
+    device: str = "laptop-1",
+    headers: dict[str, str] | None = None,
+) -> Any:
+    h = {**demo.auth(user), **(headers or {})}
+    return demo.client.post(
+        "/api/v1/sync/push", json={"device_id": device, "items": items}, headers=h
+    )

@@ -1,0 +1,156 @@
+"""Real uvicorn with two worker processes on PostgreSQL: races are settled by the database."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.sync.helpers import good_values
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres_only]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(pg_factory, tmp_path):
+    from tests.conftest import _build_demo
+
+    url = pg_factory.copy(pg_factory.template("demo", _build_demo))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "EMIS_DATABASE_URL": url,
+        "EMIS_LOG_LEVEL": "WARNING",
+        "EMIS_DATA_DIR": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.asgi:app",
+            "--workers",
+            "2",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/ready", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("server did not become ready: " + proc.stderr.read().decode()[-2000:])
+    yield base
+    proc.terminate()
+    proc.wait(10)
+    pg_factory.drop(url)
+
+
+def _login(base: str, user: str, password: str) -> dict[str, str]:
+    token = httpx.post(
+        base + "/api/v1/auth/token", data={"username": user, "password": password}
+    ).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def _demo_passwords() -> dict[str, str]:
+    from app.demo.generator import DemoSpec, demo_users
+    from tests.conftest import DEMO
+
+    return {
+        u.username: u.password
+        for u in demo_users(DemoSpec(**DEMO), "DM-R01", "DM-R01-D001", "DM-R01-D002")
+    }
+
+
+def test_two_devices_racing_from_the_same_base_one_wins_every_time(server):
+    pw = _demo_passwords()
+    headers = _login(server, "clerk", pw["clerk"])
+    with httpx.Client(base_url=server, headers=headers, timeout=30) as c:
+        school = c.get("/api/v1/schools?limit=1").json()["items"][0]["code"]
+        year = max(y["year"] for y in c.get("/api/v1/school-years").json())
+    rounds = 25
+    base = 0
+
+    def send(device: str, seed: int):
+        it = {
+            "id": str(uuid.uuid4()),
+            "form": "annual_school_census",
+            "form_version": 1,
+            "year": year,
+            "school": school,
+            "base_revision": base,
+            "values": good_values(seed),
+        }
+        with httpx.Client(base_url=server, headers=headers, timeout=30) as c:
+            r = c.post("/api/v1/sync/push", json={"device_id": device, "items": [it]})
+        assert r.status_code == 200, r.text
+        return r.json()["results"][0]
+
+    with ThreadPoolExecutor(2) as pool:
+        for n in range(rounds):
+            a, b = pool.map(lambda args: send(*args), [("dev-a", 2 * n), ("dev-b", 2 * n + 1)])
+            statuses = sorted([a["status"], b["status"]])
+            assert statuses == ["applied", "conflict"], (n, a, b)
+            winner = a if a["status"] == "applied" else b
+            assert winner["revision"] == base + 1
+            base += 1
+    with httpx.Client(base_url=server, headers=headers) as c:
+        hist = c.get(f"/api/v1/returns/annual_school_census/{year}/{school}/history").json()
+    assert [r["revision"] for r in hist["revisions"]] == list(range(1, rounds + 1))
+
+
+def test_the_same_push_id_sent_at_once_is_applied_once(server):
+    pw = _demo_passwords()
+    headers = _login(server, "clerk", pw["clerk"])
+    with httpx.Client(base_url=server, headers=headers, timeout=30) as c:
+        schools = [s["code"] for s in c.get("/api/v1/schools?limit=20").json()["items"]]
+        year = max(y["year"] for y in c.get("/api/v1/school-years").json())
+    for n, school in enumerate(schools[:15]):
+        it = {
+            "id": str(uuid.uuid4()),
+            "form": "annual_school_census",
+            "form_version": 1,
+            "year": year,
+            "school": school,
+            "base_revision": 0,
+            "values": good_values(n),
+        }
+
+        def send(_, it=it):
+            with httpx.Client(base_url=server, headers=headers, timeout=30) as c:
+                r = c.post("/api/v1/sync/push", json={"device_id": "dev-a", "items": [it]})
+            assert r.status_code == 200, r.text
+            return r.json()["results"][0]
+
+        with ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(send, range(3)))
+        assert sorted(r["status"] for r in results) == ["applied", "duplicate", "duplicate"], (
+            results
+        )
+        assert {r["revision"] for r in results} == {1}
