@@ -5,20 +5,14 @@ Paths name the offending cell: `values.enrolment[3]` is the fourth cell sent for
 value. Missing (no cell) is never the same as 0."""
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.forms.checking.definition import (
-    PAIR_OPS,
-    DataElement,
-    FormDefinition,
-    Rule,
-    text_in,
-)
+from app.forms.checking.definition import PAIR_OPS, FormDefinition, Rule, text_in
 from app.forms.checking.expr import (
     BinOp,
-    Condition,
     Neg,
     Node,
     Num,
@@ -30,6 +24,9 @@ from app.forms.checking.expr import (
 from app.forms.checking.messages import EXPECTED, message
 
 _FAILED = {"==": "≠", "!=": "=", "<": "≥", "<=": ">", ">": "≤", ">=": "<"}
+Fn = Callable[[list[Any]], float | None]
+Cells = dict[str, dict[tuple[str, ...], Any]]
+Spec = tuple[str, tuple[int, ...], tuple[tuple[int, frozenset[str]], ...]]
 
 
 @dataclass(frozen=True)
@@ -73,32 +70,25 @@ class _Element:
     code: str
     dims: tuple[str, ...]
     options: tuple[frozenset[str], ...]
+    option_maps: tuple[dict[Any, str], ...]
     type: str
     choices: frozenset[str]
     required: bool
-    label: Any
-
-
-@dataclass(frozen=True)
-class _RefPlan:
-    element: str
-    for_each_pos: tuple[int, ...]
-    filters: tuple[tuple[int, frozenset[str]], ...]
 
 
 @dataclass(frozen=True)
 class _RulePlan:
+    """A rule ready to run: one aggregation per distinct reference, sides compiled to closures."""
+
     rule: Rule
-    left: Node
-    right: Node
-    when: Condition | None
-    plans: dict[Ref, _RefPlan]
-    left_refs: tuple[Ref, ...]
-    right_refs: tuple[Ref, ...]
+    spec_ids: tuple[int, ...]
+    left: Fn
+    right: Fn
+    left_idx: tuple[int, ...]
+    right_idx: tuple[int, ...]
+    side_idx: tuple[int, ...]
+    when: tuple[Fn, str, Fn, tuple[int, ...]] | None
     path_element: str
-
-
-Cells = dict[str, dict[tuple[str, ...], Any]]
 
 
 class CompiledForm:
@@ -107,42 +97,83 @@ class CompiledForm:
     def __init__(self, defn: FormDefinition) -> None:
         self.definition = defn
         cats = defn.categories
-        self.elements: dict[str, _Element] = {
-            e.code: _Element(
+        self.elements: dict[str, _Element] = {}
+        for e in defn.elements:
+            options = tuple(frozenset(cats[d].options) for d in e.dimensions)
+            self.elements[e.code] = _Element(
                 e.code,
                 tuple(e.dimensions),
-                tuple(frozenset(cats[d].options) for d in e.dimensions),
+                options,
+                tuple(_option_map(o) for o in options),
                 e.type,
                 frozenset(e.choices or ()),
                 e.required,
-                e.label,
             )
-            for e in defn.elements
-        }
+        self._specs: list[Spec] = []
         self.rules = [self._plan(r) for r in defn.rules]
+        self._sources = [self._source(i) for i in range(len(self._specs))]
         self.plausibility = defn.plausibility
+
+    def _source(self, spec_id: int) -> Spec | None:
+        """A coarser aggregate is summed from a finer one of the same element instead of from
+        every cell again: (source id, positions and filters re-expressed in the source's key)."""
+        element, pos, filters = self._specs[spec_id]
+        need = set(pos) | {i for i, _ in filters}
+        best = None
+        for j, (el2, pos2, filters2) in enumerate(self._specs):
+            if j == spec_id or el2 != element or filters2 or not need <= set(pos2):
+                continue
+            if len(pos2) >= len(pos) + (0 if filters else 1) or filters:
+                if best is None or len(pos2) < len(self._specs[best][1]):
+                    best = j
+        if best is None or (len(self._specs[best][1]) <= len(pos) and not filters):
+            return None
+        src_pos = self._specs[best][1]
+        return (
+            str(best),
+            tuple(src_pos.index(i) for i in pos),
+            tuple((src_pos.index(i), opts) for i, opts in filters),
+        )
+
+    def _spec_id(self, ref: Ref, for_each: list[str]) -> int:
+        el = self.elements[ref.element]
+        spec = (
+            ref.element,
+            tuple(el.dims.index(d) for d in for_each),
+            tuple((el.dims.index(d), opts) for d, opts in ref.filters),
+        )
+        if spec not in self._specs:
+            self._specs.append(spec)
+        return self._specs.index(spec)
 
     def _plan(self, rule: Rule) -> _RulePlan:
         left, right = parse_expr(rule.left), parse_expr(rule.right)
         when = parse_condition(rule.when) if rule.when else None
-        all_refs = refs(left) + refs(right) + (refs(when) if when else [])
-        plans = {}
-        for ref in all_refs:
-            el = self.elements[ref.element]
-            plans[ref] = _RefPlan(
-                ref.element,
-                tuple(el.dims.index(d) for d in rule.for_each),
-                tuple((el.dims.index(d), opts) for d, opts in ref.filters),
+        distinct: list[Ref] = []
+        for ref in refs(left) + refs(right) + (refs(when) if when else []):
+            if ref not in distinct:
+                distinct.append(ref)
+        index = {ref: i for i, ref in enumerate(distinct)}
+        left_idx = tuple(dict.fromkeys(index[r] for r in refs(left)))
+        right_idx = tuple(dict.fromkeys(index[r] for r in refs(right)))
+        compiled_when = None
+        if when is not None:
+            compiled_when = (
+                _compile(when.left, index),
+                when.op,
+                _compile(when.right, index),
+                tuple(dict.fromkeys(index[r] for r in refs(when))),
             )
         return _RulePlan(
-            rule,
-            left,
-            right,
-            when,
-            plans,
-            tuple(refs(left)),
-            tuple(refs(right)),
-            refs(left)[0].element if refs(left) else "",
+            rule=rule,
+            spec_ids=tuple(self._spec_id(r, rule.for_each) for r in distinct),
+            left=_compile(left, index),
+            right=_compile(right, index),
+            left_idx=left_idx,
+            right_idx=right_idx,
+            side_idx=tuple(dict.fromkeys(left_idx + right_idx)),
+            when=compiled_when,
+            path_element=refs(left)[0].element if refs(left) else "",
         )
 
     # ------------------------------------------------------------ structure
@@ -185,70 +216,69 @@ class CompiledForm:
                     )
                 )
                 continue
-            store: dict[tuple[str, ...], Any] = {}
-            width = len(el.dims) + 1
-            for i, cell in enumerate(raw):
-                cpath = f"{path}[{i}]"
-                if not isinstance(cell, dict):
-                    out.append(
-                        Finding(
-                            "NOT_A_CELL",
-                            cpath,
-                            message("NOT_A_CELL", lang, element=code, dims=", ".join(el.dims)),
-                            "error",
-                        )
-                    )
-                    continue
-                key = self._cell_key(el, cell, cpath, lang, out)
-                if len(cell) != width:
-                    for extra in cell.keys() - set(el.dims) - {"value"}:
-                        out.append(
-                            Finding(
-                                "UNKNOWN_DIMENSION",
-                                f"{cpath}.{extra}",
-                                message("UNKNOWN_DIMENSION", lang, element=code, dim=extra),
-                                "error",
-                            )
-                        )
-                if "value" not in cell:
-                    out.append(
-                        Finding(
-                            "MISSING_VALUE",
-                            cpath,
-                            message("MISSING_VALUE", lang, element=code),
-                            "error",
-                        )
-                    )
-                    continue
-                if (
-                    not self._value_ok(el, cell["value"], f"{cpath}.value", lang, out)
-                    or key is None
-                ):
-                    continue
-                if key in store:
-                    out.append(
-                        Finding(
-                            "DUPLICATE_CELL",
-                            cpath,
-                            message(
-                                "DUPLICATE_CELL",
-                                lang,
-                                element=code,
-                                key=", ".join(
-                                    f"{d}={k}" for d, k in zip(el.dims, key, strict=True)
-                                ),
-                            ),
-                            "error",
-                        )
-                    )
-                    continue
-                store[key] = cell["value"]
-            cells[code] = store
+            cells[code] = self._cells(el, raw, path, lang, out)
         return cells
 
-    def _cell_key(
+    def _cells(
+        self, el: _Element, raw: list[Any], path: str, lang: str, out: list[Finding]
+    ) -> dict[tuple[str, ...], Any]:
+        store: dict[tuple[str, ...], Any] = {}
+        width = len(el.dims) + 1
+        pairs = tuple(zip(el.dims, el.option_maps, strict=True))
+        is_count = el.type == "count"
+        # True == 1 in a dict: only categories with an option "0" or "1" need the bool guard.
+        bool_risk = any(0 in m or 1 in m for m in el.option_maps)
+        for i, cell in enumerate(raw):
+            if type(cell) is not dict:
+                out.append(
+                    Finding(
+                        "NOT_A_CELL",
+                        f"{path}[{i}]",
+                        message("NOT_A_CELL", lang, element=el.code, dims=", ".join(el.dims)),
+                        "error",
+                    )
+                )
+                continue
+            try:
+                key: tuple[str, ...] | None = tuple([omap[cell[dim]] for dim, omap in pairs])
+            except (KeyError, TypeError):  # missing dimension, unknown option, unhashable value
+                key = None
+            value = cell.get("value")
+            if (
+                key is not None
+                and len(cell) == width
+                and is_count
+                and type(value) is int
+                and value >= 0
+                and not (bool_risk and any(type(cell[d]) is bool for d in el.dims))
+            ):
+                pass  # the common case, checked in full
+            else:
+                key = self._slow_cell(el, cell, f"{path}[{i}]", lang, out)
+                if key is None:
+                    continue
+            if key in store:
+                out.append(
+                    Finding(
+                        "DUPLICATE_CELL",
+                        f"{path}[{i}]",
+                        message(
+                            "DUPLICATE_CELL",
+                            lang,
+                            element=el.code,
+                            key=", ".join(f"{d}={k}" for d, k in zip(el.dims, key, strict=True)),
+                        ),
+                        "error",
+                    )
+                )
+                continue
+            store[key] = value
+        return store
+
+    def _slow_cell(
         self, el: _Element, cell: dict[str, Any], path: str, lang: str, out: list[Finding]
     ) -> tuple[str, ...] | None:
+        """Every problem of one cell, named; the key when the cell is usable."""
         key = []
         ok = True
         for dim, options in zip(el.dims, el.options, strict=True):
@@ -265,7 +295,7 @@ class CompiledForm:
                 continue
             v = cell[dim]
             s = v if type(v) is str else str(v) if type(v) is int else None
-            if s is None or s not in options:
+            if s is None or s not in options:  # bool, float, list or an unknown option
                 shown = sorted(options, key=lambda o: (len(o), o))
                 out.append(
                     Finding(
@@ -284,6 +314,25 @@ class CompiledForm:
                 ok = False
                 continue
             key.append(s)
+        for extra in cell.keys() - set(el.dims) - {"value"}:
+            out.append(
+                Finding(
+                    "UNKNOWN_DIMENSION",
+                    f"{path}.{extra}",
+                    message("UNKNOWN_DIMENSION", lang, element=el.code, dim=extra),
+                    "error",
+                )
+            )
+            ok = False
+        if "value" not in cell:
+            out.append(
+                Finding(
+                    "MISSING_VALUE", path, message("MISSING_VALUE", lang, element=el.code), "error"
+                )
+            )
+            return None
+        if not self._value_ok(el, cell["value"], f"{path}.value", lang, out):
+            return None
         return tuple(key) if ok else None
 
     def _value_ok(self, el: _Element, v: Any, path: str, lang: str, out: list[Finding]) -> bool:
@@ -337,73 +386,76 @@ class CompiledForm:
     # ------------------------------------------------------------ rules
 
     def _aggregate(
-        self, plan: _RefPlan, cells: Cells, cache: dict[Any, dict[tuple[str, ...], float]]
+        self, spec_id: int, cells: Cells, cache: list[Any]
     ) -> dict[tuple[str, ...], float]:
-        key = (plan.element, plan.for_each_pos, plan.filters)
-        got = cache.get(key)
+        got = cache[spec_id]
         if got is not None:
-            return got
+            return got  # type: ignore[no-any-return]
+        element, pos, filters = self._specs[spec_id]
         agg: dict[tuple[str, ...], float] = {}
-        data = cells.get(plan.element)
+        source = self._sources[spec_id]
+        if source is not None:
+            data = self._aggregate(int(source[0]), cells, cache)
+            pos, filters = source[1], source[2]
+        else:
+            data = cells.get(element)  # type: ignore[assignment]
         if data:
-            pos, filters = plan.for_each_pos, plan.filters
-            for cell_key, value in data.items():
-                if filters and not all(cell_key[i] in opts for i, opts in filters):
-                    continue
-                combo = tuple(cell_key[i] for i in pos)
-                agg[combo] = agg.get(combo, 0) + value
-        cache[key] = agg
+            if not pos and not filters:
+                agg[()] = sum(data.values())
+            else:
+                for cell_key, value in data.items():
+                    if filters and not all(cell_key[i] in opts for i, opts in filters):
+                        continue
+                    combo = tuple([cell_key[i] for i in pos])
+                    agg[combo] = agg.get(combo, 0) + value
+        cache[spec_id] = agg
         return agg
 
     def _rules(self, cells: Cells, lang: str, result: CheckResult) -> None:
-        cache: dict[Any, dict[tuple[str, ...], float]] = {}
+        cache: list[Any] = [None] * len(self._specs)
         for rp in self.rules:
             rule = rp.rule
-            aggs = {ref: self._aggregate(plan, cells, cache) for ref, plan in rp.plans.items()}
+            aggs = [self._aggregate(sid, cells, cache) for sid in rp.spec_ids]
+            combos: Any = ((),)
             if rule.for_each:
-                combos: set[tuple[str, ...]] = set()
-                for agg in aggs.values():
-                    combos.update(agg)
-                ordered = sorted(combos)
-            else:
-                ordered = [()]
-            for combo in ordered:
-                finding = self._evaluate(rp, aggs, combo, lang)
+                combos = {}
+                for agg in aggs:
+                    combos.update(dict.fromkeys(agg))
+            for combo in combos:
+                finding = self._evaluate(rp, [agg.get(combo) for agg in aggs], combo, lang)
                 if finding is not None:
                     (result.rule_errors if rule.severity == "error" else result.warnings).append(
                         finding
                     )
 
     def _evaluate(
-        self,
-        rp: _RulePlan,
-        aggs: dict[Ref, dict[tuple[str, ...], float]],
-        combo: tuple[str, ...],
-        lang: str,
+        self, rp: _RulePlan, vals: list[Any], combo: tuple[str, ...], lang: str
     ) -> Finding | None:
         rule = rp.rule
-        env = {ref: agg.get(combo) for ref, agg in aggs.items()}
         if rp.when is not None:
-            wl, wr = _ev(rp.when.left, env, False), _ev(rp.when.right, env, False)
-            if wl is None or wr is None or not _compare(wl, rp.when.op, wr):
+            wleft, wop, wright, widx = rp.when
+            if any(vals[i] is None for i in widx):
+                return None
+            wl, wr = wleft(vals), wright(vals)
+            if wl is None or wr is None or not _compare(wl, wop, wr):
                 return None
         if rule.op in PAIR_OPS:
-            lp = any(env[r] is not None for r in rp.left_refs)
-            rpres = any(env[r] is not None for r in rp.right_refs)
+            lp = any(vals[i] is not None for i in rp.left_idx)
+            rpres = any(vals[i] is not None for i in rp.right_idx)
             failed = (lp != rpres) if rule.op == "both_or_neither" else (lp and not rpres)
             if not failed:
                 return None
-            detail = f"{rule.left}: {'present' if lp else 'missing'}, {rule.right}: {'present' if rpres else 'missing'}"
-            if lang == "fr":
-                detail = detail.replace("present", "rempli").replace("missing", "absent")
+            yes, no = ("rempli", "absent") if lang == "fr" else ("present", "missing")
+            detail = f"{rule.left}: {yes if lp else no}, {rule.right}: {yes if rpres else no}"
             return self._finding(rp, combo, detail, lang)
-        side_refs = rp.left_refs + rp.right_refs
-        present = [env[r] is not None for r in side_refs]
-        if rule.missing == "skip_if_any_missing" and not all(present):
-            return None
-        if rule.missing == "skip_if_all_missing" and not any(present):
-            return None
-        left, right = _ev(rp.left, env, True), _ev(rp.right, env, True)
+        missing = [vals[i] is None for i in rp.side_idx]
+        if any(missing):
+            if rule.missing == "skip_if_any_missing" or (
+                rule.missing == "skip_if_all_missing" and all(missing)
+            ):
+                return None
+            vals = [0 if v is None else v for v in vals]
+        left, right = rp.left(vals), rp.right(vals)
         if left is None or right is None or _compare(left, rule.op, right):
             return None
         return self._finding(rp, combo, f"{_fmt(left)} {_FAILED[rule.op]} {_fmt(right)}", lang)
@@ -412,11 +464,9 @@ class CompiledForm:
         rule = rp.rule
         where = ",".join(f"{d}={v}" for d, v in zip(rule.for_each, combo, strict=True))
         path = f"values.{rp.path_element}" + (f"[{where}]" if where else "")
-        text = (
-            text_in(rule.message, lang)
-            + f": {detail}"
-            + (f" ({where.replace(',', ', ')})" if where else "")
-        )
+        text = text_in(rule.message, lang) + f": {detail}"
+        if where:
+            text += f" ({where.replace(',', ', ')})"
         return Finding(rule.code, path, text, rule.severity)
 
     # ------------------------------------------------------------ plausibility
@@ -540,26 +590,47 @@ class CompiledForm:
         return result
 
 
-def _ev(node: Node, env: dict[Ref, float | None], missing_as_zero: bool) -> float | None:
+def _compile(node: Node, index: dict[Ref, int]) -> Fn:
+    """Turn an expression tree into nested closures over the rule's values (no eval)."""
     if isinstance(node, Num):
-        return node.value
+        const = node.value
+        return lambda vals: const
     if isinstance(node, Ref):
-        v = env[node]
-        return (0 if missing_as_zero else None) if v is None else v
+        i = index[node]
+        return lambda vals: vals[i]
     if isinstance(node, Neg):
-        v = _ev(node.operand, env, missing_as_zero)
-        return None if v is None else -v
+        inner = _compile(node.operand, index)
+
+        def neg(vals: list[Any]) -> float | None:
+            v = inner(vals)
+            return None if v is None else -v
+
+        return neg
     assert isinstance(node, BinOp)
-    a, b = _ev(node.left, env, missing_as_zero), _ev(node.right, env, missing_as_zero)
-    if a is None or b is None:
-        return None
-    if node.op == "+":
-        return a + b
-    if node.op == "-":
-        return a - b
-    if node.op == "*":
-        return a * b
-    return None if b == 0 else a / b
+    a, b, op = _compile(node.left, index), _compile(node.right, index), node.op
+
+    def binop(vals: list[Any]) -> float | None:
+        x, y = a(vals), b(vals)
+        if x is None or y is None:
+            return None
+        if op == "+":
+            return x + y
+        if op == "-":
+            return x - y
+        if op == "*":
+            return x * y
+        return None if y == 0 else x / y
+
+    return binop
+
+
+def _option_map(options: frozenset[str]) -> dict[Any, str]:
+    """Accepted raw values of a category (strings, and ints for numeric options) → option."""
+    out: dict[Any, str] = {o: o for o in options}
+    for o in options:
+        if o.lstrip("-").isdigit() and str(int(o)) == o:
+            out[int(o)] = o
+    return out
 
 
 def _compare(a: float, op: str, b: float) -> bool:
@@ -605,4 +676,4 @@ def compile_form(defn: FormDefinition) -> CompiledForm:
     return CompiledForm(defn)
 
 
-__all__ = ["CheckResult", "CompiledForm", "DataElement", "Finding", "compile_form"]
+__all__ = ["CheckResult", "CompiledForm", "Finding", "compile_form"]
