@@ -116,18 +116,22 @@ class CompiledForm:
 
     def _source(self, spec_id: int) -> Spec | None:
         """A coarser aggregate is summed from a finer one of the same element instead of from
-        every cell again: (source id, positions and filters re-expressed in the source's key)."""
+        every cell again: (source id, positions and filters re-expressed in the source's key).
+        Sources are unfiltered and strictly finer, so there are no cycles."""
         element, pos, filters = self._specs[spec_id]
         need = set(pos) | {i for i, _ in filters}
-        best = None
-        for j, (el2, pos2, filters2) in enumerate(self._specs):
-            if j == spec_id or el2 != element or filters2 or not need <= set(pos2):
-                continue
-            if len(pos2) >= len(pos) + (0 if filters else 1) or filters:
-                if best is None or len(pos2) < len(self._specs[best][1]):
-                    best = j
-        if best is None or (len(self._specs[best][1]) <= len(pos) and not filters):
+        candidates = [
+            j
+            for j, (el2, pos2, filters2) in enumerate(self._specs)
+            if j != spec_id
+            and el2 == element
+            and not filters2
+            and need <= set(pos2)
+            and (filters or len(pos2) > len(pos))
+        ]
+        if not candidates:
             return None
+        best = min(candidates, key=lambda j: len(self._specs[j][1]))
         src_pos = self._specs[best][1]
         return (
             str(best),
