@@ -89,6 +89,7 @@ class _RulePlan:
     side_idx: tuple[int, ...]
     when: tuple[Fn, str, Fn, tuple[int, ...]] | None
     path_element: str
+    test: Callable[[list[Any], str], str | None] = lambda vals, lang: None
 
 
 class CompiledForm:
@@ -168,7 +169,7 @@ class CompiledForm:
                 _compile(when.right, index),
                 tuple(dict.fromkeys(index[r] for r in refs(when))),
             )
-        return _RulePlan(
+        plan = _RulePlan(
             rule=rule,
             spec_ids=tuple(self._spec_id(r, rule.for_each) for r in distinct),
             left=_compile(left, index),
@@ -179,6 +180,8 @@ class CompiledForm:
             when=compiled_when,
             path_element=refs(left)[0].element if refs(left) else "",
         )
+        object.__setattr__(plan, "test", _make_test(plan))
+        return plan
 
     # ------------------------------------------------------------ structure
 
@@ -418,51 +421,20 @@ class CompiledForm:
     def _rules(self, cells: Cells, lang: str, result: CheckResult) -> None:
         cache: list[Any] = [None] * len(self._specs)
         for rp in self.rules:
-            rule = rp.rule
             aggs = [self._aggregate(sid, cells, cache) for sid in rp.spec_ids]
+            test = rp.test
             combos: Any = ((),)
-            if rule.for_each:
+            if rp.rule.for_each:
                 combos = {}
                 for agg in aggs:
                     combos.update(dict.fromkeys(agg))
             for combo in combos:
-                finding = self._evaluate(rp, [agg.get(combo) for agg in aggs], combo, lang)
-                if finding is not None:
-                    (result.rule_errors if rule.severity == "error" else result.warnings).append(
+                detail = test([agg.get(combo) for agg in aggs], lang)
+                if detail is not None:
+                    finding = self._finding(rp, combo, detail, lang)
+                    (result.rule_errors if finding.severity == "error" else result.warnings).append(
                         finding
                     )
-
-    def _evaluate(
-        self, rp: _RulePlan, vals: list[Any], combo: tuple[str, ...], lang: str
-    ) -> Finding | None:
-        rule = rp.rule
-        if rp.when is not None:
-            wleft, wop, wright, widx = rp.when
-            if any(vals[i] is None for i in widx):
-                return None
-            wl, wr = wleft(vals), wright(vals)
-            if wl is None or wr is None or not _compare(wl, wop, wr):
-                return None
-        if rule.op in PAIR_OPS:
-            lp = any(vals[i] is not None for i in rp.left_idx)
-            rpres = any(vals[i] is not None for i in rp.right_idx)
-            failed = (lp != rpres) if rule.op == "both_or_neither" else (lp and not rpres)
-            if not failed:
-                return None
-            yes, no = ("rempli", "absent") if lang == "fr" else ("present", "missing")
-            detail = f"{rule.left}: {yes if lp else no}, {rule.right}: {yes if rpres else no}"
-            return self._finding(rp, combo, detail, lang)
-        missing = [vals[i] is None for i in rp.side_idx]
-        if any(missing):
-            if rule.missing == "skip_if_any_missing" or (
-                rule.missing == "skip_if_all_missing" and all(missing)
-            ):
-                return None
-            vals = [0 if v is None else v for v in vals]
-        left, right = rp.left(vals), rp.right(vals)
-        if left is None or right is None or _compare(left, rule.op, right):
-            return None
-        return self._finding(rp, combo, f"{_fmt(left)} {_FAILED[rule.op]} {_fmt(right)}", lang)
 
     def _finding(self, rp: _RulePlan, combo: tuple[str, ...], detail: str, lang: str) -> Finding:
         rule = rp.rule
@@ -594,6 +566,71 @@ class CompiledForm:
         return result
 
 
+_CMP: dict[str, Callable[[float, float], bool]] = {
+    "==": lambda a, b: abs(a - b) <= 1e-9,
+    "!=": lambda a, b: abs(a - b) > 1e-9,
+    "<": lambda a, b: a < b - 1e-9,
+    "<=": lambda a, b: a <= b + 1e-9,
+    ">": lambda a, b: a > b + 1e-9,
+    ">=": lambda a, b: a >= b - 1e-9,
+}
+
+
+def _make_test(rp: _RulePlan) -> Callable[[list[Any], str], str | None]:
+    """One closure per rule: None when the rule holds (or is skipped), else the detail text."""
+    rule = rp.rule
+    when = rp.when
+    left_fn, right_fn = rp.left, rp.right
+    left_idx, right_idx, side_idx = rp.left_idx, rp.right_idx, rp.side_idx
+
+    def when_holds(vals: list[Any]) -> bool:
+        if when is None:
+            return True
+        wleft, wop, wright, widx = when
+        for i in widx:
+            if vals[i] is None:
+                return False
+        wl, wr = wleft(vals), wright(vals)
+        return wl is not None and wr is not None and _CMP[wop](wl, wr)
+
+    if rule.op in PAIR_OPS:
+        both = rule.op == "both_or_neither"
+
+        def pair(vals: list[Any], lang: str) -> str | None:
+            if not when_holds(vals):
+                return None
+            lp = any(vals[i] is not None for i in left_idx)
+            rpres = any(vals[i] is not None for i in right_idx)
+            if not ((lp != rpres) if both else (lp and not rpres)):
+                return None
+            yes, no = ("rempli", "absent") if lang == "fr" else ("present", "missing")
+            return f"{rule.left}: {yes if lp else no}, {rule.right}: {yes if rpres else no}"
+
+        return pair
+    cmp, failed_op = _CMP[rule.op], _FAILED[rule.op]
+    strategy = rule.missing
+
+    def compare(vals: list[Any], lang: str) -> str | None:
+        if when is not None and not when_holds(vals):
+            return None
+        missing = 0
+        for i in side_idx:
+            if vals[i] is None:
+                missing += 1
+        if missing:
+            if strategy == "skip_if_any_missing" or (
+                strategy == "skip_if_all_missing" and missing == len(side_idx)
+            ):
+                return None
+            vals = [0 if v is None else v for v in vals]
+        a, b = left_fn(vals), right_fn(vals)
+        if a is None or b is None or cmp(a, b):
+            return None
+        return f"{_fmt(a)} {failed_op} {_fmt(b)}"
+
+    return compare
+
+
 def _compile(node: Node, index: dict[Ref, int]) -> Fn:
     """Turn an expression tree into nested closures over the rule's values (no eval)."""
     if isinstance(node, Num):
@@ -635,21 +672,6 @@ def _option_map(options: frozenset[str]) -> dict[Any, str]:
         if o.lstrip("-").isdigit() and str(int(o)) == o:
             out[int(o)] = o
     return out
-
-
-def _compare(a: float, op: str, b: float) -> bool:
-    eps = 1e-9
-    if op == "==":
-        return abs(a - b) <= eps
-    if op == "!=":
-        return abs(a - b) > eps
-    if op == "<":
-        return a < b - eps
-    if op == "<=":
-        return a <= b + eps
-    if op == ">":
-        return a > b + eps
-    return a >= b - eps
 
 
 def _fmt(x: float) -> str:
