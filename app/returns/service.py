@@ -60,82 +60,111 @@ class NewRevision:
 
 
 def apply_revision(session: Session, rev: NewRevision) -> int | None:
-    """Store a revision if `base_revision` is still current; return its number, or None on a
-    stale base. Run inside a savepoint: a unique-constraint error means a concurrent writer won."""
-    new_number = rev.base_revision + 1
-    if rev.base_revision == 0:
-        return_id = session.execute(
-            insert(CensusReturn).returning(CensusReturn.id),
-            {
-                "form_code": rev.form,
-                "year": rev.year,
-                "school_id": rev.school_id,
-                "form_version": rev.form_version,
-                "revision": 1,
-                "status": rev.status,
-                "updated_at": rev.now,
-                "updated_by": rev.user_id,
-            },
-        ).scalar_one()
-        from_status = None
-    else:
-        row = session.execute(
-            update(CensusReturn)
-            .where(
-                CensusReturn.form_code == rev.form,
-                CensusReturn.year == rev.year,
-                CensusReturn.school_id == rev.school_id,
-                CensusReturn.revision == rev.base_revision,
+    """Store one revision if its base is still current (see apply_revisions)."""
+    return apply_revisions(session, [rev])[0]
+
+
+def apply_revisions(session: Session, revs: list[NewRevision]) -> list[int | None]:
+    """Store revisions of different returns with multi-row statements; None where the base is
+    stale. Run inside a savepoint: a unique-constraint error means a concurrent writer won."""
+    numbers: list[int | None] = [None] * len(revs)
+    return_ids: list[int | None] = [None] * len(revs)
+    from_status: list[str | None] = [None] * len(revs)
+    for i, rev in enumerate(revs):
+        if rev.base_revision > 0:
+            row = session.execute(
+                update(CensusReturn)
+                .where(
+                    CensusReturn.form_code == rev.form,
+                    CensusReturn.year == rev.year,
+                    CensusReturn.school_id == rev.school_id,
+                    CensusReturn.revision == rev.base_revision,
+                )
+                .values(
+                    revision=rev.base_revision + 1,
+                    status=rev.status,
+                    form_version=rev.form_version,
+                    updated_at=rev.now,
+                    updated_by=rev.user_id,
+                )
+                .returning(CensusReturn.id)
+            ).first()
+            if row is not None:
+                return_ids[i], numbers[i] = row[0], rev.base_revision + 1
+                from_status[i] = _last_status(session, row[0])
+    first = [i for i, rev in enumerate(revs) if rev.base_revision == 0]
+    if first:
+        ids = (
+            session.execute(
+                insert(CensusReturn).returning(CensusReturn.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "form_code": revs[i].form,
+                        "year": revs[i].year,
+                        "school_id": revs[i].school_id,
+                        "form_version": revs[i].form_version,
+                        "revision": 1,
+                        "status": revs[i].status,
+                        "updated_at": revs[i].now,
+                        "updated_by": revs[i].user_id,
+                    }
+                    for i in first
+                ],
             )
-            .values(
-                revision=new_number,
-                status=rev.status,
-                form_version=rev.form_version,
-                updated_at=rev.now,
-                updated_by=rev.user_id,
-            )
-            .returning(CensusReturn.id)
-        ).first()
-        if row is None:
-            return None
-        return_id = row[0]
-        from_status = session.scalar(
-            select(ReturnStatusChange.to_status)
-            .where(ReturnStatusChange.return_id == return_id)
-            .order_by(ReturnStatusChange.id.desc())
-            .limit(1)  # type: ignore[union-attr]
+            .scalars()
+            .all()
         )
-    session.execute(
-        insert(ReturnRevision),
-        {
-            "return_id": return_id,
-            "revision": new_number,
-            "form_version": rev.form_version,
-            "values": rev.values,
-            "push_id": rev.push_id,
-            "content_hash": rev.content_hash,
-            "status": rev.status,
-            "errors": rev.errors,
-            "warnings": rev.warnings,
-            "user_id": rev.user_id,
-            "device_id": rev.device_id,
-            "captured_at": rev.captured_at,
-            "received_at": rev.now,
-        },
+        for i, rid in zip(first, ids, strict=True):
+            return_ids[i], numbers[i] = rid, 1
+    done = [i for i in range(len(revs)) if numbers[i] is not None]
+    if done:
+        session.execute(
+            insert(ReturnRevision),
+            [_revision_row(revs[i], return_ids[i], numbers[i]) for i in done],
+        )  # type: ignore[arg-type]
+        session.execute(
+            insert(ReturnStatusChange),
+            [
+                {
+                    "return_id": return_ids[i],
+                    "revision": numbers[i],
+                    "from_status": from_status[i],
+                    "to_status": revs[i].status,
+                    "comment": None,
+                    "user_id": revs[i].user_id,
+                    "at": revs[i].now,
+                }
+                for i in done
+            ],
+        )
+    return numbers
+
+
+def _revision_row(rev: NewRevision, return_id: int, number: int) -> dict[str, Any]:
+    return {
+        "return_id": return_id,
+        "revision": number,
+        "form_version": rev.form_version,
+        "values": rev.values,
+        "push_id": rev.push_id,
+        "content_hash": rev.content_hash,
+        "status": rev.status,
+        "errors": rev.errors,
+        "warnings": rev.warnings,
+        "user_id": rev.user_id,
+        "device_id": rev.device_id,
+        "captured_at": rev.captured_at,
+        "received_at": rev.now,
+    }
+
+
+def _last_status(session: Session, return_id: int) -> str | None:
+    return session.scalar(
+        select(ReturnStatusChange.to_status)
+        .where(ReturnStatusChange.return_id == return_id)
+        .order_by(ReturnStatusChange.id.desc())
+        .limit(1)  # type: ignore[union-attr]
     )
-    session.execute(
-        insert(ReturnStatusChange),
-        {
-            "return_id": return_id,
-            "revision": new_number,
-            "from_status": from_status,
-            "to_status": rev.status,
-            "comment": None,
-            "user_id": rev.user_id,
-            "at": rev.now,
-        },
-    )
-    return new_number
 
 
 def _usernames(session: Session, ids: set[int | None]) -> dict[int, str]:

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,13 @@ from app.registry.models import AdminUnit, School, SchoolYear
 from app.registry.service import subtree_filter, units_public, year_public
 from app.returns.models import CensusReturn, ReturnRevision
 from app.returns.schemas import ReturnPublic
-from app.returns.service import NewRevision, apply_revision, content_hash, returns_public
+from app.returns.service import (
+    NewRevision,
+    apply_revision,
+    apply_revisions,
+    content_hash,
+    returns_public,
+)
 from app.sync import metrics
 from app.sync.changes import Change, last_sequence, record_changes
 from app.sync.models import Device, ServerMeta, SyncChange
@@ -189,16 +196,43 @@ def push_batch(
             )
     known = _prefetch(session, [i for _, i in items])
     changes: list[Change] = []
-    conflicted: dict[int, tuple[str, int, int]] = {}
-    # Items touching the same return keep their order; different returns are taken in key order
-    # so that two batches never lock the same rows in opposite orders (no deadlocks).
-    for n, item in sorted(items, key=lambda p: (p[1].form, p[1].year, p[1].school)):
-        result = _push_one(
-            session, user, device_id, item, known, forms, lang, now, changes, enforce_window
-        )
-        if result.status == "conflict" and item.school in known.schools and not result.errors:
-            conflicted[n] = (item.form, item.year, known.schools[item.school][0])
+    ctx = _Context(session, user, device_id, known, forms, lang, now, enforce_window, changes)
+    # Different returns are taken in key order so that two batches never lock the same rows in
+    # opposite orders (no deadlocks). Items that share a return or an id with another item of
+    # the batch depend on each other and go one by one, in their order, after the rest.
+    ordered = sorted(items, key=lambda p: (p[1].form, p[1].year, p[1].school))
+    keys = Counter((i.form, i.year, i.school) for _, i in items)
+    ids = Counter(i.id for _, i in items)
+    alone = [(n, i) for n, i in ordered if keys[(i.form, i.year, i.school)] == 1 and ids[i.id] == 1]
+    linked = [(n, i) for n, i in items if keys[(i.form, i.year, i.school)] > 1 or ids[i.id] > 1]
+    pending: list[tuple[int, _Pending]] = []
+    for n, item in alone:
+        prepared = _prepare(ctx, item)
+        if isinstance(prepared, PushResult):
+            results[n] = prepared
+        else:
+            pending.append((n, prepared))
+    for n, result in zip(
+        [n for n, _ in pending], _apply_together(ctx, [p for _, p in pending]), strict=True
+    ):
         results[n] = result
+    for n, item in linked:
+        prepared = _prepare(ctx, item)
+        results[n] = prepared if isinstance(prepared, PushResult) else _apply_alone(ctx, prepared)
+    conflicted: dict[int, tuple[str, int, int]] = {}
+    for n, result in enumerate(results):
+        item_school = raw_items[n].get("school") if isinstance(raw_items[n], dict) else None
+        if (
+            result is not None
+            and result.status == "conflict"
+            and not result.errors
+            and item_school in known.schools
+        ):
+            conflicted[n] = (
+                raw_items[n]["form"],
+                raw_items[n]["year"],
+                known.schools[item_school][0],
+            )
     if conflicted:
         current = returns_public(session, list(set(conflicted.values())))
         for n, key in conflicted.items():
@@ -224,18 +258,32 @@ def push_batch(
     return done
 
 
-def _push_one(
-    session: Session,
-    user: Principal,
-    device_id: str,
-    item: PushItem,
-    known: _Known,
-    forms: FormCache,
-    lang: str,
-    now: datetime,
-    changes: list[Change],
-    enforce_window: bool = True,
-) -> PushResult:
+@dataclass
+class _Context:
+    session: Session
+    user: Principal
+    device_id: str
+    known: _Known
+    forms: FormCache
+    lang: str
+    now: datetime
+    enforce_window: bool
+    changes: list[Change]
+
+
+@dataclass
+class _Pending:
+    """An item that passed every check and waits to be stored."""
+
+    item: PushItem
+    rev: NewRevision
+    key: tuple[str, int, int]
+    unit_path: str
+
+
+def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
+    """Every check an item must pass before it is stored; a final result when it fails one."""
+    known = ctx.known
     digest = content_hash(
         item.form, item.form_version, item.year, item.school, item.base_revision, item.values
     )
@@ -248,19 +296,19 @@ def _push_one(
             _finding("UNKNOWN_SCHOOL", f"No school has the code {item.school!r}.", "school"),
         )
     school_id, unit_path = school
-    if not user.covers(unit_path):
+    if not ctx.user.covers(unit_path):
         return _rejected(
             item.id,
             _finding(
                 "OUTSIDE_AREA",
-                f"School {item.school} lies outside your area ({user.unit_code}).",
+                f"School {item.school} lies outside your area ({ctx.user.unit_code}).",
                 "school",
             ),
         )
     year = known.years.get(item.year)
     if year is None:
         return _rejected(item.id, _finding("UNKNOWN_YEAR", f"No school year {item.year}.", "year"))
-    if enforce_window and not year.is_open(now):
+    if ctx.enforce_window and not year.is_open(ctx.now):
         return _rejected(
             item.id,
             _finding(
@@ -270,7 +318,7 @@ def _push_one(
                 "year",
             ),
         )
-    form = forms.get(session, item.form, item.form_version)
+    form = ctx.forms.get(ctx.session, item.form, item.form_version)
     if form is None:
         return _rejected(
             item.id,
@@ -281,17 +329,14 @@ def _push_one(
             ),
         )
     key = (item.form, item.year, school_id)
-    current = known.current.get(key, 0)
-    if item.base_revision != current:
+    if item.base_revision != known.current.get(key, 0):
         return PushResult(id=item.id, status="conflict")
-    checked = form.check(item.values, known.previous_values.get(key), lang)
+    checked = form.check(item.values, known.previous_values.get(key), ctx.lang)
     if checked.structure_errors:
         return PushResult(
             id=item.id, status="rejected", errors=[f.as_dict() for f in checked.structure_errors]
         )  # type: ignore[misc]
     errors = [f.as_dict() for f in checked.rule_errors]
-    warnings = [f.as_dict() for f in checked.warnings]
-    status = "invalid" if errors else "submitted"
     rev = NewRevision(
         form=item.form,
         form_version=item.form_version,
@@ -299,46 +344,73 @@ def _push_one(
         school_id=school_id,
         base_revision=item.base_revision,
         values=item.values,
-        status=status,
+        status="invalid" if errors else "submitted",
         errors=errors,
-        warnings=warnings,
+        warnings=[f.as_dict() for f in checked.warnings],
         push_id=item.id,
         content_hash=digest,
-        user_id=user.user_id,
-        device_id=device_id,
+        user_id=ctx.user.user_id,
+        device_id=ctx.device_id,
         captured_at=item.captured_at,
-        now=now,
+        now=ctx.now,
     )
-    try:
-        with session.begin_nested():
-            number = apply_revision(session, rev)
-    except IntegrityError:
-        number = None
-    if number is None:
-        # Someone else got in first: the same id (a concurrent retry) or another revision.
-        again = session.execute(
-            select(
-                ReturnRevision.content_hash,
-                ReturnRevision.revision,
-                ReturnRevision.status,
-                ReturnRevision.errors,
-                ReturnRevision.warnings,
-            ).where(ReturnRevision.push_id == item.id)
-        ).first()
-        if again is not None:
-            return _pushed_again(item.id, digest, tuple(again))  # type: ignore[arg-type]
-        return PushResult(id=item.id, status="conflict")
-    known.current[key] = number
-    known.pushed[item.id] = (digest, number, status, errors, warnings)
-    changes.append(Change("return", f"{item.form}/{item.year}/{item.school}", "upsert", unit_path))
+    return _Pending(item, rev, key, unit_path)
+
+
+def _applied(ctx: _Context, p: _Pending, number: int) -> PushResult:
+    rev = p.rev
+    ctx.known.current[p.key] = number
+    ctx.known.pushed[p.item.id] = (rev.content_hash, number, rev.status, rev.errors, rev.warnings)
+    ctx.changes.append(
+        Change("return", f"{p.item.form}/{p.item.year}/{p.item.school}", "upsert", p.unit_path)
+    )
     return PushResult(
-        id=item.id,
+        id=p.item.id,
         status="applied",
         revision=number,
-        return_status=status,
-        errors=errors,
-        warnings=warnings,
+        return_status=rev.status,
+        errors=rev.errors,
+        warnings=rev.warnings,
     )  # type: ignore[arg-type]
+
+
+def _apply_together(ctx: _Context, pending: list[_Pending]) -> list[PushResult]:
+    """Store independent items with a few multi-row statements in one savepoint; if a concurrent
+    writer makes any of them collide, roll that back and store them one by one instead."""
+    if not pending:
+        return []
+    try:
+        with ctx.session.begin_nested():
+            numbers = apply_revisions(ctx.session, [p.rev for p in pending])
+    except IntegrityError:
+        return [_apply_alone(ctx, p) for p in pending]
+    return [
+        PushResult(id=p.item.id, status="conflict") if number is None else _applied(ctx, p, number)
+        for p, number in zip(pending, numbers, strict=True)
+    ]
+
+
+def _apply_alone(ctx: _Context, p: _Pending) -> PushResult:
+    """Store one item in its own savepoint; a unique violation means someone got in first."""
+    try:
+        with ctx.session.begin_nested():
+            number = apply_revision(ctx.session, p.rev)
+    except IntegrityError:
+        number = None
+    if number is not None:
+        return _applied(ctx, p, number)
+    again = ctx.session.execute(
+        select(
+            ReturnRevision.content_hash,
+            ReturnRevision.revision,
+            ReturnRevision.status,
+            ReturnRevision.errors,
+            ReturnRevision.warnings,
+        ).where(ReturnRevision.push_id == p.item.id)
+    ).first()
+    if again is not None:  # the same id, sent again concurrently
+        return _pushed_again(p.item.id, p.rev.content_hash, tuple(again))  # type: ignore[arg-type]
+    return PushResult(id=p.item.id, status="conflict")
 
 
 def _touch_device(
