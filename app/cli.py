@@ -1,6 +1,8 @@
 """`emis`: run the server and administer it (database, registry, users, tokens, forms, demo)."""
 
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,6 +127,9 @@ def serve(
     if issue:
         fail(issue)
     setup_logging(settings.log_level, settings.log_json)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Counters from every worker process are summed at /metrics.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="emis-metrics-")
     console.print(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "app.asgi:app", host=host, port=port, workers=workers, log_config=None, access_log=False
@@ -375,3 +380,7 @@ def forms_load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -295,7 +295,7 @@ def build_demo(
             for c, lv in session.execute(select(School.code, School.levels).order_by(School.code))
         ]
     if spec.returns:
-        from app.demo.returns import fill_returns, standard_age_code
+        from app.demo.returns import fill_returns
 
-        fill_returns(factory, result.years[0], schools, spec.seed, standard_age_code, step)
+        fill_returns(factory, result.years[0], schools, spec.seed, step)
     return result

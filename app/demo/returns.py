@@ -39,6 +39,7 @@ def school_values(
         entrance, grades = GRADES_BY_LEVEL[level]
         for g, grade in enumerate(grades):
             official = entrance + g
+            grade_total = 0
             for sex in ("F", "M"):
                 base = prev_by_grade.get(grade)
                 if base is not None:
@@ -65,6 +66,7 @@ def school_values(
                     {"grade": grade, "sex": sex, "age": a, "value": v} for a, v in cells.items()
                 ]
                 totals_cells.append({"grade": grade, "sex": sex, "value": n})
+                grade_total += n
                 totals[sex] += n
                 rep = min(n, round(n * rng.uniform(0.02, 0.12)))
                 repeaters.append({"grade": grade, "sex": sex, "value": rep})
@@ -83,7 +85,7 @@ def school_values(
                         {"age": a, "sex": sex, "value": v} for a, v in ne_cells.items()
                     ]
             for subject in SUBJECTS:
-                pupils = sum(c["value"] for c in enrolment if c["grade"] == grade)
+                pupils = grade_total
                 textbooks.append(
                     {
                         "grade": grade,
@@ -149,18 +151,39 @@ def cell_count(values: dict[str, Any]) -> int:
     return sum(len(v) if isinstance(v, list) else 1 for v in values.values())
 
 
+def _batch_items(
+    year: int, schools: Sequence[tuple[str, list[str]]], seed: int
+) -> list[dict[str, Any]]:
+    """Push items for one batch of schools (deterministic for the seed)."""
+    import uuid
+
+    rng = random.Random(seed)
+    return [
+        {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "form": "annual_school_census",
+            "form_version": 1,
+            "year": year,
+            "school": code,
+            "base_revision": 0,
+            "values": school_values(rng, levels, standard_age_code),
+        }
+        for code, levels in schools
+    ]
+
+
 def fill_returns(
     factory: Any,
     year: int,
     schools: Sequence[tuple[str, list[str]]],
     seed: int,
-    age_code: AgeCode,
     step: Callable[[str, int, int], None] | None = None,
     batch: int = 200,
 ) -> int:
     """Push a return for every school through the sync service, as an administrator's bulk load
-    (the census window of a past year is not enforced); one transaction per batch."""
-    import uuid
+    (the census window of a past year is not enforced); one transaction per batch. The values
+    are generated in a second process while this one checks and stores the previous batch."""
+    from concurrent.futures import ProcessPoolExecutor
 
     from sqlalchemy import select
 
@@ -179,28 +202,23 @@ def fill_returns(
         ).one()
     principal = Principal(admin.id, admin.username, admin.role, unit.id, unit.code, unit.path, 0)
     forms = FormCache()
-    rng = random.Random(seed)
-    applied = 0
-    for start in range(0, len(schools), batch):
-        items = []
-        for code, levels in schools[start : start + batch]:
-            items.append(
-                {
-                    "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    "form": "annual_school_census",
-                    "form_version": 1,
-                    "year": year,
-                    "school": code,
-                    "base_revision": 0,
-                    "values": school_values(rng, levels, age_code),
-                }
-            )
-        with factory() as session:
-            results = push_batch(
-                session, principal, "demo-generator", items, forms, enforce_window=False
-            )
-            session.commit()
-        applied += sum(r.status in ("applied", "duplicate") for r in results)
-        if step:
-            step(f"Returns for {year}", min(start + batch, len(schools)), len(schools))
+    chunks = [schools[i : i + batch] for i in range(0, len(schools), batch)]
+    applied = done = 0
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        batches = pool.map(
+            _batch_items,
+            [year] * len(chunks),
+            chunks,
+            [seed * 1_000_003 + n for n in range(len(chunks))],
+        )
+        for items in batches:
+            with factory() as session:
+                results = push_batch(
+                    session, principal, "demo-generator", items, forms, enforce_window=False
+                )
+                session.commit()
+            applied += sum(r.status in ("applied", "duplicate") for r in results)
+            done += len(items)
+            if step:
+                step(f"Returns for {year}", done, len(schools))
     return applied

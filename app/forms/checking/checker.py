@@ -407,7 +407,14 @@ class CompiledForm:
         else:
             data = cells.get(element)  # type: ignore[assignment]
         if data:
-            if not pos and not filters:
+            if (
+                not filters
+                and pos == tuple(range(len(pos)))
+                and data
+                and len(next(iter(data))) == len(pos)
+            ):
+                agg = data  # the rule groups by every dimension, in order: the cells themselves
+            elif not pos and not filters:
                 agg[()] = sum(data.values())
             else:
                 for cell_key, value in data.items():
