@@ -86,54 +86,38 @@ def _prefetch(session: Session, items: Sequence[PushItem]) -> _Known:
     current: dict[tuple[str, int, int], int] = {}
     previous: dict[tuple[str, int, int], dict[str, Any]] = {}
     if keys:
-        for f, y, s, rev in session.execute(
+        # IN lists on indexed columns, filtered here: one index probe per school, whatever the
+        # size of the table (a long OR of ANDs makes some planners scan it).
+        school_ids = {k[2] for k in keys}
+        wanted_years = {k[1] for k in keys} | {k[1] - 1 for k in keys}
+        rows = session.execute(
             select(
+                CensusReturn.id,
                 CensusReturn.form_code,
                 CensusReturn.year,
                 CensusReturn.school_id,
                 CensusReturn.revision,
-            ).where(
-                or_(
-                    *[
-                        and_(
-                            CensusReturn.form_code == f,
-                            CensusReturn.year == y,
-                            CensusReturn.school_id == s,
-                        )
-                        for f, y, s in keys
-                    ]
+            ).where(CensusReturn.school_id.in_(school_ids), CensusReturn.year.in_(wanted_years))  # type: ignore[attr-defined]
+        ).all()
+        last_year: dict[int, tuple[str, int, int]] = {}
+        for rid, f, y, sid, rev in rows:
+            if (f, y, sid) in keys:
+                current[(f, y, sid)] = rev
+            if (f, y + 1, sid) in keys:
+                last_year[rid] = (f, y + 1, sid)
+        if last_year:
+            for rid, values in session.execute(
+                select(ReturnRevision.return_id, ReturnRevision.values)
+                .join(
+                    CensusReturn,
+                    and_(
+                        ReturnRevision.return_id == CensusReturn.id,
+                        ReturnRevision.revision == CensusReturn.revision,
+                    ),
                 )
-            )
-        ):
-            current[(f, y, s)] = rev
-        for f, y, s, values in session.execute(
-            select(
-                CensusReturn.form_code,
-                CensusReturn.year,
-                CensusReturn.school_id,
-                ReturnRevision.values,
-            )
-            .join(
-                ReturnRevision,
-                and_(
-                    ReturnRevision.return_id == CensusReturn.id,
-                    ReturnRevision.revision == CensusReturn.revision,
-                ),
-            )
-            .where(
-                or_(
-                    *[
-                        and_(
-                            CensusReturn.form_code == f,
-                            CensusReturn.year == y - 1,
-                            CensusReturn.school_id == s,
-                        )
-                        for f, y, s in keys
-                    ]
-                )
-            )
-        ):
-            previous[(f, y + 1, s)] = values
+                .where(CensusReturn.id.in_(last_year))  # type: ignore[union-attr]
+            ):
+                previous[last_year[rid]] = values
     return _Known(schools, years, pushed, current, previous)
 
 

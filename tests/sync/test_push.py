@@ -225,3 +225,25 @@ def test_returns_list_is_filtered_by_area_and_status(demo, year):
         f"/api/v1/returns?year={year}&status=submitted&limit=1", headers=demo.auth("analyst")
     ).json()
     assert len(everyone["items"]) == 1 and everyone["next_cursor"]
+
+
+def test_reopened_window_and_plausibility_against_last_year(demo, school, year):
+    earlier = demo.result.years[0]
+    admin = demo.auth("admin")
+    y = demo.client.get(f"/api/v1/school-years/{earlier}", headers=admin).json()
+    assert y["is_open"] is False
+    y["reopened_until"] = "2099-01-01T00:00:00Z"
+    reopened = demo.client.put(f"/api/v1/school-years/{earlier}", headers=admin,
+                               json={k: y[k] for k in ("label", "reference_date", "window_opens",
+                                                       "window_closes", "reopened_until")})
+    assert reopened.json()["is_open"] is True
+    last_year = good_values(seed=1)
+    for c in last_year["enrolment"]:
+        c["value"] //= 2
+    r = push(demo, [item(school, earlier, values=last_year)]).json()["results"][0]
+    assert r["status"] == "applied"
+    this_year = push(demo, [item(school, year, seed=1)]).json()["results"][0]
+    assert this_year["status"] == "applied"
+    assert {"ENROL_CHANGE", "COHORT_JUMP"} <= {w["code"] for w in this_year["warnings"]}
+    alone = push(demo, [item(clerk_schools(demo)[1], year, seed=1)]).json()["results"][0]
+    assert not {"ENROL_CHANGE", "COHORT_JUMP"} & {w["code"] for w in alone["warnings"]}
