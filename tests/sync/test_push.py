@@ -233,9 +233,14 @@ def test_reopened_window_and_plausibility_against_last_year(demo, school, year):
     y = demo.client.get(f"/api/v1/school-years/{earlier}", headers=admin).json()
     assert y["is_open"] is False
     y["reopened_until"] = "2099-01-01T00:00:00Z"
-    reopened = demo.client.put(f"/api/v1/school-years/{earlier}", headers=admin,
-                               json={k: y[k] for k in ("label", "reference_date", "window_opens",
-                                                       "window_closes", "reopened_until")})
+    reopened = demo.client.put(
+        f"/api/v1/school-years/{earlier}",
+        headers=admin,
+        json={
+            k: y[k]
+            for k in ("label", "reference_date", "window_opens", "window_closes", "reopened_until")
+        },
+    )
     assert reopened.json()["is_open"] is True
     last_year = good_values(seed=1)
     for c in last_year["enrolment"]:

@@ -235,6 +235,7 @@ class CompiledForm:
         is_count = el.type == "count"
         # True == 1 in a dict: only categories with an option "0" or "1" need the bool guard.
         bool_risk = any(0 in m or 1 in m for m in el.option_maps)
+        make_key = _key_maker(pairs)
         for i, cell in enumerate(raw):
             if type(cell) is not dict:
                 out.append(
@@ -247,7 +248,7 @@ class CompiledForm:
                 )
                 continue
             try:
-                key: tuple[str, ...] | None = tuple([omap[cell[dim]] for dim, omap in pairs])
+                key: tuple[str, ...] | None = make_key(cell)
             except (KeyError, TypeError):  # missing dimension, unknown option, unhashable value
                 key = None
             value = cell.get("value")
@@ -427,16 +428,23 @@ class CompiledForm:
 
     def _rules(self, cells: Cells, lang: str, result: CheckResult) -> None:
         cache: list[Any] = [None] * len(self._specs)
+        # Rules over the same aggregates (repeaters vs enrolment by grade and sex, …) share one
+        # table of values per combination.
+        tables: dict[tuple[int, ...], list[tuple[tuple[str, ...], list[Any]]]] = {}
         for rp in self.rules:
-            aggs = [self._aggregate(sid, cells, cache) for sid in rp.spec_ids]
+            rows = tables.get(rp.spec_ids)
+            if rows is None:
+                aggs = [self._aggregate(sid, cells, cache) for sid in rp.spec_ids]
+                combos: Any = ((),)
+                if rp.rule.for_each:
+                    combos = {}
+                    for agg in aggs:
+                        combos.update(dict.fromkeys(agg))
+                rows = [(combo, [agg.get(combo) for agg in aggs]) for combo in combos]
+                tables[rp.spec_ids] = rows
             test = rp.test
-            combos: Any = ((),)
-            if rp.rule.for_each:
-                combos = {}
-                for agg in aggs:
-                    combos.update(dict.fromkeys(agg))
-            for combo in combos:
-                detail = test([agg.get(combo) for agg in aggs], lang)
+            for combo, vals in rows:
+                detail = test(vals, lang)
                 if detail is not None:
                     finding = self._finding(rp, combo, detail, lang)
                     (result.rule_errors if finding.severity == "error" else result.warnings).append(
@@ -670,6 +678,23 @@ def _compile(node: Node, index: dict[Ref, int]) -> Fn:
         return None if y == 0 else x / y
 
     return binop
+
+
+def _key_maker(
+    pairs: tuple[tuple[str, dict[Any, str]], ...],
+) -> Callable[[dict[str, Any]], tuple[str, ...]]:
+    """The cell-key function for an element, unrolled for the usual 1 to 3 dimensions; raises
+    KeyError or TypeError for a missing dimension, an unknown option or an unhashable value."""
+    if len(pairs) == 1:
+        ((d0, m0),) = pairs
+        return lambda cell: (m0[cell[d0]],)
+    if len(pairs) == 2:
+        (d0, m0), (d1, m1) = pairs
+        return lambda cell: (m0[cell[d0]], m1[cell[d1]])
+    if len(pairs) == 3:
+        (d0, m0), (d1, m1), (d2, m2) = pairs
+        return lambda cell: (m0[cell[d0]], m1[cell[d1]], m2[cell[d2]])
+    return lambda cell: tuple([m[cell[d]] for d, m in pairs])
 
 
 def _option_map(options: frozenset[str]) -> dict[Any, str]:
