@@ -38,6 +38,18 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
+def progress_bar(transient: bool = False) -> Progress:
+    """The progress bar every long command shows: what, how far, how long."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=transient,
+    )
+
+
 def fail(message: str, hint: str | None = None, code: int = 1) -> None:
     console.print(f"[bold red]Error:[/] {message}")
     if hint:
@@ -168,14 +180,7 @@ def registry_import(
         except Exception as exc:
             fail(f"The mapping file {mapping} cannot be read: {exc}")
     total = sum(1 for _ in file.open(encoding="utf-8-sig", errors="replace")) - 1
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with progress_bar(transient=True) as bar:
         task = bar.add_task(f"Importing {file.name}", total=max(total, 0))
         try:
             with unit_of_work() as session:
@@ -330,13 +335,7 @@ def demo(
     from app.core.migrate import upgrade
 
     upgrade(url)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
+    with progress_bar() as bar:
         task = bar.add_task("Building the demo country", total=None)
 
         def step(label: str, done: int, total: int) -> None:

@@ -10,7 +10,6 @@ Prints a table and, last, one JSON object with the figures."""
 import argparse
 import json
 import os
-import random
 import socket
 import statistics
 import subprocess
@@ -18,7 +17,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from app.core.db import make_engine, make_sessionmaker  # noqa: E402
 from app.core.migrate import upgrade  # noqa: E402
 from app.demo.generator import DemoSpec, build_demo, demo_users  # noqa: E402
-from app.demo.returns import cell_count, school_values, standard_age_code  # noqa: E402
+from app.demo.returns import batch_items, cell_count  # noqa: E402
 
 PG_ADMIN = os.environ.get(
     "EMIS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -87,19 +85,7 @@ def prepare(url: str, n: int, seed: int) -> tuple[int, list[tuple[str, list[str]
 
 
 def make_items(year: int, schools: list[tuple[str, list[str]]], seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    return [
-        {
-            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "form": "annual_school_census",
-            "form_version": 1,
-            "year": year,
-            "school": code,
-            "base_revision": 0,
-            "values": school_values(rng, levels, standard_age_code),
-        }
-        for code, levels in schools
-    ]
+    return batch_items(year, schools, seed)
 
 
 def free_port() -> int:

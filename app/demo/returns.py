@@ -151,7 +151,7 @@ def cell_count(values: dict[str, Any]) -> int:
     return sum(len(v) if isinstance(v, list) else 1 for v in values.values())
 
 
-def _batch_items(
+def batch_items(
     year: int, schools: Sequence[tuple[str, list[str]]], seed: int
 ) -> list[dict[str, Any]]:
     """Push items for one batch of schools (deterministic for the seed)."""
@@ -206,7 +206,7 @@ def fill_returns(
     applied = done = 0
     with ProcessPoolExecutor(max_workers=1) as pool:
         batches = pool.map(
-            _batch_items,
+            batch_items,
             [year] * len(chunks),
             chunks,
             [seed * 1_000_003 + n for n in range(len(chunks))],

@@ -339,14 +339,31 @@ def school_with_unit(session: Session, code: str) -> tuple[School, AdminUnit] | 
     return (row[0], row[1]) if row else None
 
 
-def get_school(session: Session, user: Principal, code: str) -> SchoolPublic:
-    """One school; 404 if unknown, 403 if outside the caller's area."""
+def school_in_area(session: Session, user: Principal, code: str) -> tuple[School, AdminUnit]:
+    """A school and its unit; 404 if unknown, 403 if outside the caller's area."""
     found = school_with_unit(session, code)
     if found is None:
         raise NotFound(f"No school has the code {code!r}.")
-    school, unit = found
-    if not user.covers(unit.path):
+    if not user.covers(found[1].path):
         raise Forbidden(f"School {code!r} lies outside your area ({user.unit_code}).")
+    return found
+
+
+def area_path(session: Session, user: Principal, unit: str | None) -> str:
+    """The path to filter by: the caller's area, or a unit inside it (404 unknown, 403 outside)."""
+    if not unit:
+        return user.unit_path
+    u = unit_by_code(session, unit)
+    if u is None:
+        raise NotFound(f"No admin unit has the code {unit!r}.")
+    if not user.covers(u.path):
+        raise Forbidden(f"Unit {unit!r} lies outside your area ({user.unit_code}).")
+    return u.path
+
+
+def get_school(session: Session, user: Principal, code: str) -> SchoolPublic:
+    """One school; 404 if unknown, 403 if outside the caller's area."""
+    school, unit = school_in_area(session, user, code)
     return _school_public(school, unit.code)
 
 
@@ -359,14 +376,7 @@ def list_schools(
     limit: int,
 ) -> tuple[list[SchoolPublic], str | None]:
     """Schools within the caller's area (and below `unit` if given), ordered by code."""
-    area = user.unit_path
-    if unit:
-        u = unit_by_code(session, unit)
-        if u is None:
-            raise NotFound(f"No admin unit has the code {unit!r}.")
-        if not user.covers(u.path):
-            raise Forbidden(f"Unit {unit!r} lies outside your area ({user.unit_code}).")
-        area = u.path
+    area = area_path(session, user, unit)
     q = (
         select(School, AdminUnit.code)
         .join(AdminUnit, AdminUnit.id == School.admin_unit_id)

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.service import Principal
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import NotFound
 from app.core.paging import decode_cursor, encode_cursor
 from app.registry.models import AdminUnit, School
-from app.registry.service import subtree_filter
+from app.registry.service import area_path, school_in_area, subtree_filter
 from app.returns.models import CensusReturn, ReturnRevision, ReturnStatusChange
 from app.returns.schemas import (
     HistoryPublic,
@@ -245,24 +245,11 @@ def returns_public(
     return out
 
 
-def _school_in_area(session: Session, user: Principal, code: str) -> tuple[School, AdminUnit]:
-    row = session.execute(
-        select(School, AdminUnit)
-        .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
-        .where(School.code == code)
-    ).first()
-    if row is None:
-        raise NotFound(f"No school has the code {code!r}.")
-    if not user.covers(row[1].path):
-        raise Forbidden(f"School {code!r} lies outside your area ({user.unit_code}).")
-    return row[0], row[1]
-
-
 def get_return(
     session: Session, user: Principal, form: str, year: int, school: str
 ) -> ReturnPublic:
     """The current revision of one return."""
-    s, _unit = _school_in_area(session, user, school)
+    s, _unit = school_in_area(session, user, school)
     found = returns_public(session, [(form, year, s.id)])  # type: ignore[list-item]
     if not found:
         raise NotFound(f"No {form} return for school {school} in {year}.")
@@ -273,7 +260,7 @@ def get_history(
     session: Session, user: Principal, form: str, year: int, school: str
 ) -> HistoryPublic:
     """Every revision and every status change of one return."""
-    s, _unit = _school_in_area(session, user, school)
+    s, _unit = school_in_area(session, user, school)
     ret = session.scalar(
         select(CensusReturn).where(
             CensusReturn.form_code == form,
@@ -343,14 +330,7 @@ def list_returns(
     limit: int,
 ) -> ReturnPage:
     """Returns within the caller's area, filtered, in a stable order."""
-    area = user.unit_path
-    if unit:
-        u = session.scalar(select(AdminUnit).where(AdminUnit.code == unit))
-        if u is None:
-            raise NotFound(f"No admin unit has the code {unit!r}.")
-        if not user.covers(u.path):
-            raise Forbidden(f"Unit {unit!r} lies outside your area ({user.unit_code}).")
-        area = u.path
+    area = area_path(session, user, unit)
     q = (
         select(CensusReturn, School.code, AdminUnit.code)
         .join(School, School.id == CensusReturn.school_id)

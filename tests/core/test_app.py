@@ -86,3 +86,23 @@ def test_openapi_lists_registry_auth_and_health_with_examples(client: TestClient
         "example"
         in paths["/api/v1/sync/push"]["post"]["requestBody"]["content"]["application/json"]
     )
+
+
+def test_emis_serve_refuses_an_unmigrated_database(db_factory, tmp_path: Path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from app.cli import app as cli
+    from app.core.config import get_settings
+
+    url = db_factory.empty(migrate=False)
+    monkeypatch.setenv("EMIS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--port", "1"])
+        assert result.exit_code == 1
+        assert "Run `emis db upgrade`" in result.output
+        assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
+        assert CliRunner().invoke(cli, ["db", "current"]).exit_code == 0
+    finally:
+        get_settings.cache_clear()
+        db_factory.drop(url)
