@@ -314,7 +314,7 @@ def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
         )
     key = (item.form, item.year, school_id)
     if item.base_revision != known.current.get(key, 0):
-        return PushResult(id=item.id, status="conflict")
+        return _conflict_unless_pushed(ctx, item.id, digest)
     checked = form.check(item.values, known.previous_values.get(key), ctx.lang)
     if checked.structure_errors:
         return PushResult(
@@ -369,7 +369,9 @@ def _apply_together(ctx: _Context, pending: list[_Pending]) -> list[PushResult]:
     except IntegrityError:
         return [_apply_alone(ctx, p) for p in pending]
     return [
-        PushResult(id=p.item.id, status="conflict") if number is None else _applied(ctx, p, number)
+        _conflict_unless_pushed(ctx, p.item.id, p.rev.content_hash)
+        if number is None
+        else _applied(ctx, p, number)
         for p, number in zip(pending, numbers, strict=True)
     ]
 
@@ -383,6 +385,13 @@ def _apply_alone(ctx: _Context, p: _Pending) -> PushResult:
         number = None
     if number is not None:
         return _applied(ctx, p, number)
+    return _conflict_unless_pushed(ctx, p.item.id, p.rev.content_hash)
+
+
+def _conflict_unless_pushed(ctx: _Context, item_id: str, digest: str) -> PushResult:
+    """A stale base or a lost race is a conflict, unless this very id was stored meanwhile by a
+    concurrent request (a retry): then it is that item's result again. Each statement sees what
+    was committed before it, so this read catches what the batch's first reads missed."""
     again = ctx.session.execute(
         select(
             ReturnRevision.content_hash,
@@ -390,11 +399,11 @@ def _apply_alone(ctx: _Context, p: _Pending) -> PushResult:
             ReturnRevision.status,
             ReturnRevision.errors,
             ReturnRevision.warnings,
-        ).where(ReturnRevision.push_id == p.item.id)
+        ).where(ReturnRevision.push_id == item_id)
     ).first()
-    if again is not None:  # the same id, sent again concurrently
-        return _pushed_again(p.item.id, p.rev.content_hash, tuple(again))  # type: ignore[arg-type]
-    return PushResult(id=p.item.id, status="conflict")
+    if again is not None:
+        return _pushed_again(item_id, digest, tuple(again))  # type: ignore[arg-type]
+    return PushResult(id=item_id, status="conflict")
 
 
 def _touch_device(
