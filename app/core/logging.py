@@ -19,7 +19,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
+            if key not in _RESERVED and not key.startswith("_") and key != "color_message":
                 data[key] = value
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
@@ -35,3 +35,5 @@ def setup_logging(level: str = "INFO", as_json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # /ready asks Alembic for the schema's revision on every call; its INFO lines are noise.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
