@@ -5,11 +5,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
-from app.core.errors import install_error_handlers
+from app.core.errors import install_error_handlers, problem
 from app.core.health import router as health_router
 from app.core.migrate import schema_problem
 from app.forms.router import router as forms_router
@@ -26,6 +27,28 @@ the server checks and stores every revision, and the ministry reads aggregates a
 Every error is RFC 9457 `application/problem+json`. Authenticate with `POST /api/v1/auth/token`
 (or a device token) and send `Authorization: Bearer <token>`.
 """
+
+
+class RefuseNulInUrl:
+    """A NUL character in a path or query cannot name anything; answer 400 before any lookup."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
+        ):
+            response = problem(
+                400,
+                "Bad request",
+                "The URL contains a NUL character.",
+                "bad-request",
+                instance=scope.get("path", "").replace("\x00", ""),
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class SchemaNotReady(RuntimeError):
@@ -58,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessionmaker = make_sessionmaker(engine, write=False)
     app.state.forms = FormCache()
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(RefuseNulInUrl)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(auth_router)

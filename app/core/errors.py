@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -206,6 +206,18 @@ def install_error_handlers(app: FastAPI) -> None:
             "unavailable",
             instance=request.url.path,
             headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        log.warning("unstorable value on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem(
+            422,
+            "Invalid input",
+            "A value in the request cannot be stored (for example a NUL character or a number "
+            "out of range); nothing was changed.",
+            "invalid-input",
+            instance=request.url.path,
         )
 
     @app.exception_handler(Exception)

@@ -46,7 +46,12 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
             raise PayloadTooLarge(
                 f"The uncompressed request is over the limit of {max_bytes} bytes."
             )
-        return raw
+        body = bytearray(raw)
+    if b"\\u0000" in body:
+        # PostgreSQL cannot store NUL in text; no census value needs one.
+        raise BadRequest(
+            "The request contains a NUL character (\\u0000); remove it and send again."
+        )
     return bytes(body)
 
 

@@ -51,7 +51,7 @@ class PushRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [PUSH_EXAMPLE]})
 
     device_id: str = Field(min_length=1, max_length=100)
-    items: list[dict[str, Any]] = Field(description="Push items (see PushItem); each stands alone.")
+    items: list[Any] = Field(description="Push items (see PushItem); each stands alone.")
 
 
 class PushResult(BaseModel):

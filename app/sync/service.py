@@ -152,7 +152,7 @@ def push_batch(
     session: Session,
     user: Principal,
     device_id: str,
-    raw_items: Sequence[dict[str, Any]],
+    raw_items: Sequence[Any],
     forms: FormCache,
     lang: str = "en",
     now: datetime | None = None,
@@ -165,6 +165,9 @@ def push_batch(
     results: list[PushResult | None] = [None] * len(raw_items)
     items: list[tuple[int, PushItem]] = []
     for n, raw in enumerate(raw_items):
+        if not isinstance(raw, dict):
+            results[n] = _rejected(None, _finding("INVALID_ITEM", "an item must be an object", ""))
+            continue
         try:
             items.append((n, PushItem.model_validate(raw)))
         except ValidationError as exc:

@@ -23,6 +23,7 @@ from app.forms.checking.expr import (
 )
 from app.forms.checking.messages import EXPECTED, message
 
+MAX_COUNT = 2_147_483_647  # no census count comes near; larger is a typing or export error
 _FAILED = {"==": "≠", "!=": "=", "<": "≥", "<=": ">", ">": "≤", ">=": "<"}
 Fn = Callable[[list[Any]], float | None]
 Cells = dict[str, dict[tuple[str, ...], Any]]
@@ -257,7 +258,7 @@ class CompiledForm:
                 and len(cell) == width
                 and is_count
                 and type(value) is int
-                and value >= 0
+                and 0 <= value <= MAX_COUNT
                 and not (bool_risk and any(type(cell[d]) is bool for d in el.dims))
             ):
                 pass  # the common case, checked in full
@@ -352,8 +353,20 @@ class CompiledForm:
             return False
         if t == "count":
             if type(v) is int:
-                if v >= 0:
+                if 0 <= v <= MAX_COUNT:
                     return True
+                if v > MAX_COUNT:
+                    out.append(
+                        Finding(
+                            "NUMBER_TOO_LARGE",
+                            path,
+                            message(
+                                "NUMBER_TOO_LARGE", lang, element=el.code, value=v, limit=MAX_COUNT
+                            ),
+                            "error",
+                        )
+                    )
+                    return False
                 out.append(
                     Finding(
                         "NEGATIVE_COUNT",

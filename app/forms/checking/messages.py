@@ -49,6 +49,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "“{element}” cannot be negative ({value}).",
         "fr": "« {element} » ne peut pas être négatif ({value}).",
     },
+    "NUMBER_TOO_LARGE": {
+        "en": "“{element}” is {value}, more than {limit}: check the figure.",
+        "fr": "« {element} » vaut {value}, plus que {limit} : vérifiez le chiffre.",
+    },
     "DUPLICATE_CELL": {
         "en": "This cell of “{element}” ({key}) is given twice.",
         "fr": "Cette cellule de « {element} » ({key}) est donnée deux fois.",
