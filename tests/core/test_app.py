@@ -106,3 +106,13 @@ def test_emis_serve_refuses_an_unmigrated_database(db_factory, tmp_path: Path, m
     finally:
         get_settings.cache_clear()
         db_factory.drop(url)
+
+
+def test_docs_work_without_internet(client: TestClient):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/static/swagger-ui/swagger-ui-bundle.js" in page.text
+    assert "cdn." not in page.text
+    js = client.get("/static/swagger-ui/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    assert client.get("/static/swagger-ui/swagger-ui.css").status_code == 200
