@@ -1,5 +1,6 @@
 """Plausible census returns for the standard form, for demo data, tests and benchmarks."""
 
+import os
 import random
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
@@ -179,21 +180,52 @@ def fill_returns(
     seed: int,
     step: Callable[[str, int, int], None] | None = None,
     batch: int = 200,
+    workers: int | None = None,
 ) -> int:
     """Push a return for every school through the sync service, as an administrator's bulk load
-    (the census window of a past year is not enforced); one transaction per batch. The values
-    are generated in a second process while this one checks and stores the previous batch."""
+    (the census window of a past year is not enforced); one transaction per batch. Batches are
+    generated, checked and stored by worker processes, each with its own connections: the
+    checks run side by side and only the writes take turns (SQLite has one writer)."""
     from concurrent.futures import ProcessPoolExecutor
 
+    url = factory.kw["bind"].url.render_as_string(hide_password=False)
+    if ":memory:" in url or url.rstrip("/").endswith("sqlite:"):
+        raise ValueError("demo returns need a database that other processes can open")
+    workers = workers or min(2, os.cpu_count() or 1)
+    chunks = [schools[i : i + batch] for i in range(0, len(schools), batch)]
+    applied = done = 0
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_worker_start, initargs=(url,)
+    ) as pool:
+        for n, ok in pool.map(
+            _fill_batch,
+            [year] * len(chunks),
+            chunks,
+            [seed * 1_000_003 + n for n in range(len(chunks))],
+        ):
+            applied += ok
+            done += n
+            if step:
+                step(f"Returns for {year}", done, len(schools))
+    return applied
+
+
+_worker: dict[str, Any] = {}
+
+
+def _worker_start(url: str) -> None:
+    """Per-process state of a demo worker: its own engine, the administrator, the form cache."""
     from sqlalchemy import select
 
     from app.auth.models import User
     from app.auth.service import Principal
+    from app.core.db import make_engine, make_sessionmaker
     from app.forms.service import FormCache
     from app.registry.models import AdminUnit
-    from app.sync.service import push_batch
 
-    with factory() as session:
+    engine = make_engine(url, pool_size=2)
+    writer, reader = make_sessionmaker(engine), make_sessionmaker(engine, write=False)
+    with reader() as session:
         admin, unit = session.execute(
             select(User, AdminUnit)
             .join(AdminUnit, AdminUnit.id == User.admin_unit_id)
@@ -201,24 +233,25 @@ def fill_returns(
             .limit(1)
         ).one()
     principal = Principal(admin.id, admin.username, admin.role, unit.id, unit.code, unit.path, 0)
-    forms = FormCache()
-    chunks = [schools[i : i + batch] for i in range(0, len(schools), batch)]
-    applied = done = 0
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        batches = pool.map(
-            batch_items,
-            [year] * len(chunks),
-            chunks,
-            [seed * 1_000_003 + n for n in range(len(chunks))],
+    _worker.update(writer=writer, reader=reader, principal=principal, forms=FormCache())
+
+
+def _fill_batch(year: int, schools: Sequence[tuple[str, list[str]]], seed: int) -> tuple[int, int]:
+    """Generate one batch and push it the way the push endpoint does: checks in a read session,
+    then the write transaction. Returns (items, applied)."""
+    from app.sync.service import apply_push, prepare_push
+
+    items = batch_items(year, schools, seed)
+    with _worker["reader"]() as session:
+        prepared = prepare_push(
+            session,
+            _worker["principal"],
+            "demo-generator",
+            items,
+            _worker["forms"],
+            enforce_window=False,
         )
-        for items in batches:
-            with factory() as session:
-                results = push_batch(
-                    session, principal, "demo-generator", items, forms, enforce_window=False
-                )
-                session.commit()
-            applied += sum(r.status in ("applied", "duplicate") for r in results)
-            done += len(items)
-            if step:
-                step(f"Returns for {year}", done, len(schools))
-    return applied
+    with _worker["writer"]() as session:
+        results = apply_push(session, prepared)
+        session.commit()
+    return len(items), sum(r.status in ("applied", "duplicate") for r in results)

@@ -107,10 +107,13 @@ async def push(request: Request, settings: SettingsDep, user: Pusher) -> PushRes
     lang = _lang(request)
 
     def work() -> PushResponse:
-        with request.app.state.sessionmaker() as session:
-            results = service.push_batch(
-                session, user, req.device_id, req.items, request.app.state.forms, lang
+        # Reads and checks first, in a read session: on SQLite they do not hold the write lock.
+        with request.app.state.read_sessionmaker() as reader:
+            prepared = service.prepare_push(
+                reader, user, req.device_id, req.items, request.app.state.forms, lang
             )
+        with request.app.state.sessionmaker() as session:
+            results = service.apply_push(session, prepared)
             session.commit()  # results leave only after this
         return PushResponse(results=results)
 

@@ -158,8 +158,37 @@ def push_batch(
     now: datetime | None = None,
     enforce_window: bool = True,
 ) -> list[PushResult]:
-    """Check and apply each item on its own (a savepoint each); the caller commits once and only
-    then sends the results. Returns one result per item, in order."""
+    """Check and store a batch in one session; the caller commits once and only then sends the
+    results. Returns one result per item, in order."""
+    prepared = prepare_push(session, user, device_id, raw_items, forms, lang, now, enforce_window)
+    return apply_push(session, prepared)
+
+
+@dataclass
+class PreparedPush:
+    """A batch after its reads and checks, waiting for the write transaction."""
+
+    ctx: "_Context"
+    raw_items: Sequence[Any]
+    results: list[PushResult | None]
+    pending: list[tuple[int, "_Pending"]]
+    linked: list[tuple[int, PushItem]]
+    started: float
+
+
+def prepare_push(
+    session: Session,
+    user: Principal,
+    device_id: str,
+    raw_items: Sequence[Any],
+    forms: FormCache,
+    lang: str = "en",
+    now: datetime | None = None,
+    enforce_window: bool = True,
+) -> PreparedPush:
+    """Read what the batch needs and check every independent item: no writes, so on SQLite it
+    runs outside the write lock and other writers go on meanwhile. Whatever changes between
+    this and `apply_push` is caught there by the database's unique constraints."""
     started = time.perf_counter()
     now = now or utcnow()
     results: list[PushResult | None] = [None] * len(raw_items)
@@ -171,9 +200,7 @@ def push_batch(
         try:
             items.append((n, PushItem.model_validate(raw)))
         except ValidationError as exc:
-            item_id = (
-                raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
-            )
+            item_id = raw.get("id") if isinstance(raw.get("id"), str) else None
             results[n] = _rejected(
                 item_id,
                 *[
@@ -182,11 +209,11 @@ def push_batch(
                 ],
             )
     known = _prefetch(session, [i for _, i in items])
-    changes: list[Change] = []
-    ctx = _Context(session, user, device_id, known, forms, lang, now, enforce_window, changes)
+    ctx = _Context(session, user, device_id, known, forms, lang, now, enforce_window, [])
     # Different returns are taken in key order so that two batches never lock the same rows in
     # opposite orders (no deadlocks). Items that share a return or an id with another item of
-    # the batch depend on each other and go one by one, in their order, after the rest.
+    # the batch depend on each other and go one by one, in their order, when the batch is
+    # applied.
     ordered = sorted(items, key=lambda p: (p[1].form, p[1].year, p[1].school))
     keys = Counter((i.form, i.year, i.school) for _, i in items)
     ids = Counter(i.id for _, i in items)
@@ -199,11 +226,20 @@ def push_batch(
             results[n] = prepared
         else:
             pending.append((n, prepared))
+    return PreparedPush(ctx, raw_items, results, pending, linked, started)
+
+
+def apply_push(session: Session, batch: PreparedPush) -> list[PushResult]:
+    """Store a prepared batch in `session` (the write transaction); the caller commits."""
+    ctx = batch.ctx
+    ctx.session = session
+    results, raw_items, known = batch.results, batch.raw_items, ctx.known
+    pending = batch.pending
     for n, result in zip(
         [n for n, _ in pending], _apply_together(ctx, [p for _, p in pending]), strict=True
     ):
         results[n] = result
-    for n, item in linked:
+    for n, item in batch.linked:
         prepared = _prepare(ctx, item)
         results[n] = prepared if isinstance(prepared, PushResult) else _apply_alone(ctx, prepared)
     conflicted: dict[int, tuple[str, int, int]] = {}
@@ -224,10 +260,10 @@ def push_batch(
         current = returns_public(session, list(set(conflicted.values())))
         for n, key in conflicted.items():
             results[n].current = current.get(key)  # type: ignore[union-attr]
-    record_changes(session, changes)
-    _touch_device(session, device_id, user.user_id, now, push=True)
+    record_changes(session, ctx.changes)
+    _touch_device(session, ctx.device_id, ctx.user.user_id, ctx.now, push=True)
     done = [r for r in results if r is not None]
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - batch.started
     metrics.observe_push(done, elapsed)
     counts: dict[str, int] = {}
     for r in done:
@@ -235,8 +271,8 @@ def push_batch(
     log.info(
         "push",
         extra={
-            "device": device_id,
-            "user": user.username,
+            "device": ctx.device_id,
+            "user": ctx.user.username,
             "items": len(done),
             **counts,
             "duration_ms": round(elapsed * 1000, 1),

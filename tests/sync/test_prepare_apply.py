@@ -1,0 +1,63 @@
+"""Push in two phases (checks in a read session, then the write transaction): whatever another
+writer commits in between is caught when the batch is applied, never stored twice."""
+
+from sqlalchemy import func, select
+
+from app.auth.service import resolve_token
+from app.forms.service import FormCache
+from app.returns.models import ReturnRevision
+from app.sync.service import apply_push, prepare_push
+from tests.sync.helpers import clerk_schools, item
+
+
+def _prepare(demo, items):
+    token = demo.token("clerk")
+    with demo.factory() as session:
+        principal = resolve_token(session, token)
+        return prepare_push(session, principal, "laptop-1", items, FormCache())
+
+
+def _apply(demo, prepared):
+    with demo.factory() as session:
+        results = apply_push(session, prepared)
+        session.commit()
+    return [(r.status, r.revision) for r in results]
+
+
+def _revisions(demo, push_id):
+    with demo.factory() as session:
+        return session.scalar(select(func.count()).where(ReturnRevision.push_id == push_id))
+
+
+def test_same_id_prepared_twice_is_stored_once(demo):
+    """A retry checked while the first try was still being stored gets `duplicate`."""
+    year = demo.result.years[1]
+    it = item(clerk_schools(demo)[0], year)
+    first, retry = _prepare(demo, [it]), _prepare(demo, [it])
+    assert _apply(demo, first) == [("applied", 1)]
+    assert _apply(demo, retry) == [("duplicate", 1)]
+    assert _revisions(demo, it["id"]) == 1
+
+
+def test_two_devices_from_the_same_base_one_wins(demo):
+    """Two first returns for one school, both checked before either is stored: one conflict."""
+    year = demo.result.years[1]
+    school = clerk_schools(demo)[0]
+    a, b = item(school, year, seed=1), item(school, year, seed=2)
+    pa, pb = _prepare(demo, [a]), _prepare(demo, [b])
+    assert _apply(demo, pa) == [("applied", 1)]
+    assert _apply(demo, pb) == [("conflict", None)]
+    assert _revisions(demo, b["id"]) == 0
+
+
+def test_a_stale_base_found_only_at_apply_is_a_conflict(demo):
+    """Revision 2 from two devices, both based on 1: the second to be stored conflicts, and the
+    good items of its batch are still applied."""
+    year = demo.result.years[1]
+    school, other = clerk_schools(demo)[:2]
+    assert _apply(demo, _prepare(demo, [item(school, year)])) == [("applied", 1)]
+    a, b = item(school, year, base=1, seed=3), item(school, year, base=1, seed=4)
+    good = item(other, year)
+    pa, pb = _prepare(demo, [a]), _prepare(demo, [b, good])
+    assert _apply(demo, pa) == [("applied", 2)]
+    assert _apply(demo, pb) == [("conflict", None), ("applied", 1)]
