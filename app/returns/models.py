@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.types import JsonType, UTCDateTime, utcnow
+from app.core.types import JsonDocType, UTCDateTime, utcnow
 
 
 class CensusReturn(SQLModel, table=True):
@@ -48,17 +48,17 @@ class ReturnRevision(SQLModel, table=True):
     )
     revision: int = Field(ge=1)
     form_version: int
-    values: dict[str, Any] = Field(sa_column=Column(JsonType, nullable=False))
+    values: dict[str, Any] = Field(sa_column=Column(JsonDocType, nullable=False))
     push_id: str | None = Field(
         default=None, sa_column=Column(String(36), unique=True, nullable=True)
     )
     content_hash: str = Field(max_length=64)
     status: str = Field(max_length=16)  # the status this revision gave the return when applied
     errors: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JsonType, nullable=False)
+        default_factory=list, sa_column=Column(JsonDocType, nullable=False)
     )
     warnings: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JsonType, nullable=False)
+        default_factory=list, sa_column=Column(JsonDocType, nullable=False)
     )
     user_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("app_user.id")))
     device_id: str | None = Field(default=None, max_length=100)
