@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -14,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
-from app.core.errors import install_error_handlers, problem
+from app.core.errors import document_problems, install_error_handlers, problem
 from app.core.health import router as health_router
 from app.core.migrate import schema_problem
 from app.forms.router import router as forms_router
@@ -74,6 +75,21 @@ def _offline_docs(app: FastAPI) -> None:
         )
 
 
+def _install_openapi(app: FastAPI) -> None:
+    """/openapi.json as FastAPI builds it, then every error documented as problem+json."""
+    build = app.openapi
+    done: list[int] = []
+
+    def openapi() -> dict[str, Any]:
+        spec = build()  # FastAPI caches it, and rebuilds when routes change
+        if done != [id(spec)]:
+            document_problems(spec)
+            done[:] = [id(spec)]
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 class SchemaNotReady(RuntimeError):
     """The database is not at the migration this code needs."""
 
@@ -116,4 +132,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sync_router)
     app.include_router(returns_router)
     app.include_router(metrics_router)
+    _install_openapi(app)
     return app

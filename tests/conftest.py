@@ -165,7 +165,7 @@ def db_url(db_factory: DatabaseFactory) -> Iterator[str]:
 
 @pytest.fixture
 def demo_url(db_factory: DatabaseFactory) -> Iterator[str]:
-    """A fresh database holding the small demo country (60 schools, users, forms)."""
+    """A fresh database holding the small demo country (DEMO above: schools, users, forms)."""
     url = db_factory.copy(db_factory.template("demo", _build_demo))
     yield url
     db_factory.drop(url)

@@ -8,6 +8,7 @@ from app.auth import service
 from app.auth.deps import CurrentUser
 from app.auth.schemas import MePublic, TokenPublic
 from app.core.deps import SettingsDep, WriteSessionDep
+from app.core.errors import problem_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -16,7 +17,18 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     "/token",
     response_model=TokenPublic,
     summary="Exchange a username and password for a bearer token",
-    responses={401: {"description": "Unknown user or wrong password (same answer for both)."}},
+    responses=problem_responses(
+        401, s401="Unknown user or wrong password (the same answer for both)."
+    ),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {"username": "clerk.nord", "password": "s3cret-pass"}
+                }
+            }
+        }
+    },
 )
 def login(
     session: WriteSessionDep,

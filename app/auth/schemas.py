@@ -17,6 +17,16 @@ class TokenPublic(BaseModel):
 
 
 class MePublic(BaseModel):
-    username: str
-    role: str
-    unit: str = Field(description="Code of the admin unit that is the caller's area.")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"username": "clerk.nord", "role": "clerk", "unit": "HT-NO-LIM"}]
+        }
+    )
+    username: str = Field(examples=["clerk.nord"])
+    role: str = Field(
+        description="admin | analyst | reviewer | clerk (what the token may do).",
+        examples=["clerk"],
+    )
+    unit: str = Field(
+        description="Code of the admin unit that is the caller's area.", examples=["HT-NO-LIM"]
+    )

@@ -1,34 +1,49 @@
 """Liveness and readiness."""
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
-from app.core.errors import problem
+from app.core.errors import problem, problem_responses
 from app.core.migrate import schema_problem
 
 router = APIRouter(tags=["health"])
 
 
+class HealthStatus(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: Literal["ok"]
+
+
+class ReadyStatus(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ready"}]})
+
+    status: Literal["ready"]
+
+
 @router.get(
     "/health",
+    response_model=HealthStatus,
     summary="Liveness: the process answers; touches nothing",
-    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
 )
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health() -> HealthStatus:
+    return HealthStatus(status="ok")
 
 
 @router.get(
     "/ready",
+    response_model=ReadyStatus,
     summary="Readiness: the database answers and its schema is at the latest migration",
-    responses={
-        200: {"content": {"application/json": {"example": {"status": "ready"}}}},
-        503: {"description": "Database unreachable or schema not at head (problem+json)."},
-    },
+    responses=problem_responses(
+        503, s503="Database unreachable or its schema is not at the latest migration."
+    ),
 )
 def ready(request: Request) -> JSONResponse:
     settings = request.app.state.settings
     issue = schema_problem(request.app.state.engine, settings.effective_database_url)
     if issue:
-        return problem(503, "Not ready", issue, "unavailable")
+        return problem(503, "Not ready", issue, "unavailable", instance="/ready")
     return JSONResponse({"status": "ready"})

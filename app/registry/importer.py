@@ -7,7 +7,7 @@ hierarchy columns (region → division → district …)."""
 import csv
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -133,15 +133,44 @@ def derived_code(parent_code: str | None, name: str) -> str:
 # ------------------------------------------------------------------ reading
 
 
-def _read(path: Path, delimiter: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _read(path: Path, delimiter: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    """(line, row) for every row whose field count matches the header, and an error for every
+    row that has fewer or more fields (a stray delimiter or a missing one shifts the values
+    into the wrong columns, so such a row is never imported)."""
+    rows: list[tuple[int, dict[str, str]]] = []
+    errors: list[RowError] = []
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh, delimiter=delimiter)
         if not reader.fieldnames:
             raise ImportRejected([RowError(1, "", "", "the file is empty or has no header line")])
+        header = list(reader.fieldnames)
         start = reader.line_num + 1
         for row in reader:
-            yield start, row
+            extra = row.pop(None, None)  # type: ignore[call-overload]
+            given = [h for h in header if row.get(h) is not None]
+            n = len(given) + len(extra or [])
+            if extra:
+                errors.append(
+                    RowError(
+                        start,
+                        f"field {len(header) + 1}",
+                        delimiter.join(str(x) for x in extra),
+                        f"row has {n} fields, the header has {len(header)}",
+                    )
+                )
+            elif n < len(header):
+                errors.append(
+                    RowError(
+                        start,
+                        header[n].strip(),
+                        "",
+                        f"row has {n} fields, the header has {len(header)}",
+                    )
+                )
+            else:
+                rows.append((start, row))  # type: ignore[arg-type]  # no None left
             start = reader.line_num + 1
+    return rows, errors
 
 
 def _header(path: Path, delimiter: str) -> list[str]:
@@ -209,13 +238,18 @@ def import_file(
         raise ImportRejected(
             [RowError(1, c, "", "column missing from the header line") for c in missing]
         )
-    rows = list(_read(path, delimiter))
+    rows, shape_errors = _read(path, delimiter)
     if progress:
         progress(0)
     handler = {"units": _units, "schools": _schools, "population": _population, "years": _years}[
         kind
     ]
-    return handler(session, rows, mapping, progress)
+    try:
+        # Rows of the wrong shape are left out of the checks but still stop the import: the
+        # handler raises before it writes anything when `errors` is not empty.
+        return handler(session, rows, mapping, progress, shape_errors)
+    except ImportRejected as rejected:
+        raise ImportRejected(sorted(rejected.errors, key=lambda e: e.line)) from None
 
 
 def _tick(progress: Callable[[int], None] | None, n: int) -> None:
@@ -228,8 +262,8 @@ def _units(
     rows: list[tuple[int, dict[str, str]]],
     _m: Mapping | None,
     progress: Callable[[int], None] | None,
+    errors: list[RowError],
 ) -> ImportReport:
-    errors: list[RowError] = []
     known = set(session.scalars(select(AdminUnit.code)))
     in_file: dict[str, int] = {}
     out = []
@@ -270,8 +304,8 @@ def _schools(
     rows: list[tuple[int, dict[str, str]]],
     mapping: Mapping | None,
     progress: Callable[[int], None] | None,
+    errors: list[RowError],
 ) -> ImportReport:
-    errors: list[RowError] = []
     m = mapping or Mapping(
         fields={
             k: FieldMap(column=k)
@@ -445,8 +479,8 @@ def _population(
     rows: list[tuple[int, dict[str, str]]],
     _m: Mapping | None,
     progress: Callable[[int], None] | None,
+    errors: list[RowError],
 ) -> ImportReport:
-    errors: list[RowError] = []
     known = set(session.scalars(select(AdminUnit.code)))
     seen: dict[tuple[str, int, int, str], int] = {}
     out = []
@@ -483,8 +517,8 @@ def _years(
     rows: list[tuple[int, dict[str, str]]],
     _m: Mapping | None,
     progress: Callable[[int], None] | None,
+    errors: list[RowError],
 ) -> ImportReport:
-    errors: list[RowError] = []
     out = []
     for line, r in rows:
         before = len(errors)

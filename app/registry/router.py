@@ -1,11 +1,15 @@
-"""Registry endpoints: reads for every signed-in user (schools within their area), writes for admins."""
+"""Registry endpoints: reads for every signed-in user, writes for administrators.
 
-from typing import Annotated, Any
+Admin units, school years and the education structure are reference data (pick lists) that every
+signed-in user may read; schools and population are limited to the caller's area (403 outside)."""
+
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import AdminUser, CurrentUser
 from app.core.deps import SessionDep, WriteSessionDep
+from app.core.errors import problem_responses
 from app.registry import service
 from app.registry.schemas import (
     AdminUnitPublic,
@@ -13,6 +17,8 @@ from app.registry.schemas import (
     EducationLevelBase,
     EducationLevelPublic,
     Page,
+    PopulationCounts,
+    PopulationPublic,
     PopulationUpsert,
     SchoolPublic,
     SchoolUpsert,
@@ -23,9 +29,15 @@ from app.registry.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
 Cursor = Annotated[str | None, Query(description="Opaque cursor from the previous page.")]
+ADMINS_ONLY = problem_responses(403, s403="Only administrators may change reference data.")
 
 
-@router.get("/admin-units", response_model=Page[AdminUnitPublic], summary="List admin units")
+@router.get(
+    "/admin-units",
+    response_model=Page[AdminUnitPublic],
+    summary="List admin units (reference data: every signed-in user may read the whole tree)",
+    responses=problem_responses(400, 404, s404="No admin unit has the code given as `under`."),
+)
 def list_admin_units(
     session: SessionDep,
     _user: CurrentUser,
@@ -40,7 +52,12 @@ def list_admin_units(
     return Page(items=items, next_cursor=nxt)
 
 
-@router.get("/admin-units/{code}", response_model=AdminUnitPublic, summary="One admin unit")
+@router.get(
+    "/admin-units/{code}",
+    response_model=AdminUnitPublic,
+    summary="One admin unit (reference data, readable by every signed-in user)",
+    responses=problem_responses(404, s404="No admin unit has this code."),
+)
 def get_admin_unit(code: str, session: SessionDep, _user: CurrentUser) -> AdminUnitPublic:
     return service.get_unit(session, code)
 
@@ -49,6 +66,7 @@ def get_admin_unit(code: str, session: SessionDep, _user: CurrentUser) -> AdminU
     "/admin-units/{code}",
     response_model=AdminUnitPublic,
     summary="Create or update an admin unit (administrators)",
+    responses=ADMINS_ONLY,
 )
 def put_admin_unit(
     code: str, body: AdminUnitUpsert, session: WriteSessionDep, _admin: AdminUser
@@ -58,7 +76,18 @@ def put_admin_unit(
     return service.get_unit(session, code)
 
 
-@router.get("/schools", response_model=Page[SchoolPublic], summary="List schools in your area")
+@router.get(
+    "/schools",
+    response_model=Page[SchoolPublic],
+    summary="List schools in your area",
+    responses=problem_responses(
+        400,
+        403,
+        404,
+        s403="`unit` lies outside your area.",
+        s404="No admin unit has the code given as `unit`.",
+    ),
+)
 def list_schools(
     session: SessionDep,
     user: CurrentUser,
@@ -75,7 +104,9 @@ def list_schools(
     "/schools/{code}",
     response_model=SchoolPublic,
     summary="One school",
-    responses={403: {"description": "The school lies outside your area."}},
+    responses=problem_responses(
+        403, 404, s403="The school lies outside your area.", s404="No school has this code."
+    ),
 )
 def get_school(code: str, session: SessionDep, user: CurrentUser) -> SchoolPublic:
     return service.get_school(session, user, code)
@@ -85,6 +116,7 @@ def get_school(code: str, session: SessionDep, user: CurrentUser) -> SchoolPubli
     "/schools/{code}",
     response_model=SchoolPublic,
     summary="Create or update a school (administrators)",
+    responses=ADMINS_ONLY,
 )
 def put_school(
     code: str, body: SchoolUpsert, session: WriteSessionDep, admin: AdminUser
@@ -96,7 +128,18 @@ def put_school(
 
 
 @router.delete(
-    "/schools/{code}", status_code=204, summary="Delete a school without returns (administrators)"
+    "/schools/{code}",
+    status_code=204,
+    summary="Delete a school without returns (administrators)",
+    responses={
+        **ADMINS_ONLY,
+        **problem_responses(
+            404,
+            409,
+            s404="No school has this code.",
+            s409="The school has returns; set its status to closed instead.",
+        ),
+    },
 )
 def delete_school(code: str, session: WriteSessionDep, _admin: AdminUser) -> Response:
     service.delete_school(session, code)
@@ -113,7 +156,12 @@ def list_school_years(session: SessionDep, _user: CurrentUser) -> list[SchoolYea
     return service.list_years(session)
 
 
-@router.get("/school-years/{year}", response_model=SchoolYearPublic, summary="One school year")
+@router.get(
+    "/school-years/{year}",
+    response_model=SchoolYearPublic,
+    summary="One school year",
+    responses=problem_responses(404, s404="No such school year."),
+)
 def get_school_year(year: int, session: SessionDep, _user: CurrentUser) -> SchoolYearPublic:
     return service.get_year(session, year)
 
@@ -122,6 +170,7 @@ def get_school_year(year: int, session: SessionDep, _user: CurrentUser) -> Schoo
     "/school-years/{year}",
     response_model=SchoolYearPublic,
     summary="Create or update a school year, open or reopen its window (administrators)",
+    responses=ADMINS_ONLY,
 )
 def put_school_year(
     year: int, body: SchoolYearBase, session: WriteSessionDep, _admin: AdminUser
@@ -144,6 +193,7 @@ def list_education_levels(session: SessionDep, _user: CurrentUser) -> list[Educa
     "/education-levels/{code}",
     response_model=list[EducationLevelPublic],
     summary="Create or update one level of the structure (administrators)",
+    responses=ADMINS_ONLY,
 )
 def put_education_level(
     code: str, body: EducationLevelBase, session: WriteSessionDep, _admin: AdminUser
@@ -153,20 +203,39 @@ def put_education_level(
     return service.list_levels(session)
 
 
-@router.get("/population", summary="Population of a unit (and below) by single age and sex")
+@router.get(
+    "/population",
+    response_model=PopulationPublic,
+    summary="Population of a unit in your area (and below) by single age and sex",
+    responses=problem_responses(
+        403,
+        404,
+        s403="The unit lies outside your area.",
+        s404="No admin unit has this code.",
+    ),
+)
 def get_population(
     session: SessionDep,
-    _user: CurrentUser,
+    user: CurrentUser,
     unit: Annotated[str, Query(examples=["HT-NO"])],
     year: Annotated[int, Query(examples=[2025])],
-) -> dict[str, Any]:
-    return {"unit": unit, "year": year, "rows": service.population_for(session, unit, year)}
+) -> PopulationPublic:
+    service.area_path(session, user, unit)  # 404 unknown, 403 outside the caller's area
+    rows = service.population_for(session, unit, year)
+    return PopulationPublic.model_validate({"unit": unit, "year": year, "rows": rows})
 
 
-@router.put("/population", summary="Set population figures (administrators)")
+@router.put(
+    "/population",
+    response_model=PopulationCounts,
+    summary="Set population figures (administrators)",
+    responses=ADMINS_ONLY,
+)
 def put_population(
     body: PopulationUpsert, session: WriteSessionDep, _admin: AdminUser
-) -> dict[str, int]:
+) -> PopulationCounts:
     counts = service.upsert_population(session, [r.model_dump() for r in body.rows])
     session.commit()
-    return {"created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged}
+    return PopulationCounts(
+        created=counts.created, updated=counts.updated, unchanged=counts.unchanged
+    )

@@ -6,13 +6,31 @@ from fastapi import APIRouter, Query
 
 from app.auth.deps import CurrentUser
 from app.core.deps import SessionDep
+from app.core.errors import problem_responses
 from app.returns import service
 from app.returns.schemas import HistoryPublic, ReturnPage, ReturnPublic
 
 router = APIRouter(prefix="/api/v1/returns", tags=["returns"])
+ONE_RETURN = problem_responses(
+    403,
+    404,
+    s403="The school lies outside your area.",
+    s404="No such school, or no return of this form and year for it.",
+)
 
 
-@router.get("", response_model=ReturnPage, summary="Returns in your area, filtered and paged")
+@router.get(
+    "",
+    response_model=ReturnPage,
+    summary="Returns in your area, filtered and paged",
+    responses=problem_responses(
+        400,
+        403,
+        404,
+        s403="`unit` lies outside your area.",
+        s404="No admin unit has the code given as `unit`.",
+    ),
+)
 def list_returns(
     session: SessionDep,
     user: CurrentUser,
@@ -22,8 +40,10 @@ def list_returns(
     status: Annotated[
         str | None, Query(pattern="^(submitted|invalid|returned|approved|locked)$")
     ] = None,
-    cursor: Annotated[str | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[
+        str | None, Query(description="Opaque cursor from the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
 ) -> ReturnPage:
     return service.list_returns(session, user, form, year, unit, status, cursor, limit)
 
@@ -32,6 +52,7 @@ def list_returns(
     "/{form}/{year}/{school}",
     response_model=ReturnPublic,
     summary="The current revision of a return",
+    responses=ONE_RETURN,
 )
 def get_return(
     form: str, year: int, school: str, session: SessionDep, user: CurrentUser
@@ -43,6 +64,7 @@ def get_return(
     "/{form}/{year}/{school}/history",
     response_model=HistoryPublic,
     summary="Every revision (values, time, user, device, push id) and every status change",
+    responses=ONE_RETURN,
 )
 def get_history(
     form: str, year: int, school: str, session: SessionDep, user: CurrentUser

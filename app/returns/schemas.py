@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-FINDING_EXAMPLE = {
+FINDING_EXAMPLE: dict[str, Any] = {
     "code": "REP_LE_ENR",
     "path": "values.repeaters[grade=P1,sex=F]",
     "message": "More repeaters (12) than pupils (10) in P1, F",
@@ -13,7 +13,44 @@ FINDING_EXAMPLE = {
 }
 
 
+VALUES_EXAMPLE: dict[str, Any] = {
+    "enrolment": [{"grade": "P1", "sex": "F", "age": 6, "value": 31}],
+    "repeaters": [{"grade": "P1", "sex": "F", "value": 2}],
+    "has_electricity": True,
+}
+WARNING_EXAMPLE: dict[str, Any] = {
+    "code": "PTR_HIGH",
+    "path": "values.teachers",
+    "message": "72 pupils per teacher; check the teacher count",
+    "severity": "warning",
+}
+RETURN_EXAMPLE: dict[str, Any] = {
+    "form": "annual_school_census",
+    "form_version": 1,
+    "year": 2025,
+    "school": "HT-NO-0412",
+    "revision": 3,
+    "status": "submitted",
+    "values": VALUES_EXAMPLE,
+    "errors": [],
+    "warnings": [WARNING_EXAMPLE],
+    "updated_at": "2026-03-02T10:17:41+00:00",
+    "updated_by": "clerk.nord",
+    "comments": [
+        {
+            "revision": 2,
+            "status": "returned",
+            "comment": "P1 girls look doubled; please check the register.",
+            "user": "reviewer.nord",
+            "at": "2026-02-20T09:00:00+00:00",
+        }
+    ],
+}
+
+
 class Finding(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [FINDING_EXAMPLE]})
+
     code: str = Field(examples=["REP_LE_ENR"])
     path: str = Field(examples=["values.repeaters[grade=P1,sex=F]"])
     message: str
@@ -21,6 +58,8 @@ class Finding(BaseModel):
 
 
 class ReturnPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [RETURN_EXAMPLE]})
+
     form: str = Field(examples=["annual_school_census"])
     form_version: int = Field(examples=[1])
     year: int = Field(examples=[2025])
@@ -65,6 +104,43 @@ class StatusChangePublic(BaseModel):
 
 
 class HistoryPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "form": "annual_school_census",
+                    "year": 2025,
+                    "school": "HT-NO-0412",
+                    "revisions": [
+                        {
+                            "revision": 1,
+                            "form_version": 1,
+                            "status": "submitted",
+                            "values": VALUES_EXAMPLE,
+                            "errors": [],
+                            "warnings": [WARNING_EXAMPLE],
+                            "user": "clerk.nord",
+                            "device_id": "laptop-dde-nord-1",
+                            "push_id": "6f1c0b7e-3f7a-4b1e-9a51-7d2f3c0e9b11",
+                            "captured_at": "2026-03-02T10:15:00+00:00",
+                            "received_at": "2026-03-02T10:17:41+00:00",
+                        }
+                    ],
+                    "status_changes": [
+                        {
+                            "revision": 1,
+                            "from_status": None,
+                            "to_status": "submitted",
+                            "comment": None,
+                            "user": "clerk.nord",
+                            "at": "2026-03-02T10:17:41+00:00",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     form: str
     year: int
     school: str
@@ -84,5 +160,29 @@ class ReturnSummary(BaseModel):
 
 
 class ReturnPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "form": "annual_school_census",
+                            "form_version": 1,
+                            "year": 2025,
+                            "school": "HT-NO-0412",
+                            "unit": "HT-NO-LIM",
+                            "revision": 3,
+                            "status": "submitted",
+                            "updated_at": "2026-03-02T10:17:41+00:00",
+                        }
+                    ],
+                    "next_cursor": "eyJpIjo0MTJ9",
+                }
+            ]
+        }
+    )
+
     items: list[ReturnSummary]
-    next_cursor: str | None
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )

@@ -1,10 +1,14 @@
 """Login, tokens, and areas."""
 
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from app.cli import app as cli
 from app.core.config import get_settings
+from app.registry.models import School
+from tests.conftest import DEMO
+from tests.sync.helpers import FORM, clerk_schools, item, push
 
 
 def test_wrong_password_and_unknown_user_get_the_same_401(demo):
@@ -45,8 +49,55 @@ def test_clerk_cannot_read_another_districts_school(demo):
 
 
 def test_national_user_sees_every_school(demo):
+    with demo.factory() as s:
+        stored = set(s.scalars(select(School.code)))
+        assert s.scalar(select(func.count()).select_from(School)) == DEMO["schools"]
     page = demo.client.get("/api/v1/schools?limit=1000", headers=demo.auth("analyst")).json()
-    assert len(page["items"]) == 120 and page["next_cursor"] is None
+    assert page["next_cursor"] is None
+    codes = [s["code"] for s in page["items"]]
+    assert len(codes) == len(stored) and set(codes) == stored
+
+
+def test_clerk_cannot_read_returns_outside_the_area(demo):
+    year = demo.result.years[1]
+    own, other = clerk_schools(demo)[0], clerk_schools(demo, "clerk2")[0]
+    assert push(demo, [item(own, year)]).json()["results"][0]["status"] == "applied"
+    pushed = push(demo, [item(other, year)], user="clerk2", device="laptop-2")
+    assert pushed.json()["results"][0]["status"] == "applied"
+    h = demo.auth("clerk")  # area DM-R01-D001; `other` lies in DM-R01-D002
+
+    assert demo.client.get(f"/api/v1/returns/{FORM}/{year}/{own}", headers=h).status_code == 200
+    for url in (
+        f"/api/v1/returns/{FORM}/{year}/{other}",
+        f"/api/v1/returns/{FORM}/{year}/{other}/history",
+        "/api/v1/returns?unit=DM-R01-D002",
+        "/api/v1/returns?unit=DM-R01",  # the region above the clerk's district
+    ):
+        resp = demo.client.get(url, headers=h)
+        assert resp.status_code == 403, url
+        assert resp.headers["content-type"].startswith("application/problem+json")
+    listed = demo.client.get("/api/v1/returns?limit=1000", headers=h).json()["items"]
+    assert [r["school"] for r in listed] == [own]
+    # The owner of the district does see it.
+    h2 = demo.auth("clerk2")
+    assert demo.client.get(f"/api/v1/returns/{FORM}/{year}/{other}", headers=h2).status_code == 200
+
+
+def test_clerk_cannot_read_population_outside_the_area(demo):
+    year = demo.result.years[1]
+    h = demo.auth("clerk")  # area DM-R01-D001
+    own = demo.client.get(f"/api/v1/population?unit=DM-R01-D001&year={year}", headers=h)
+    assert own.status_code == 200 and own.json()["rows"]
+    for unit in ("DM-R01-D002", "DM-R01", "DM"):
+        resp = demo.client.get(f"/api/v1/population?unit={unit}&year={year}", headers=h)
+        assert resp.status_code == 403, unit
+        assert resp.headers["content-type"].startswith("application/problem+json")
+    assert (
+        demo.client.get(f"/api/v1/population?unit=NOPE&year={year}", headers=h).status_code == 404
+    )
+    analyst = demo.auth("analyst")
+    resp = demo.client.get(f"/api/v1/population?unit=DM-R01-D002&year={year}", headers=analyst)
+    assert resp.status_code == 200 and resp.json()["rows"]
 
 
 def test_clerk_cannot_write_the_registry(demo):

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.core.db import make_engine
+from app.core.errors import Problem
 from app.main import SchemaNotReady, create_app
 
 
@@ -64,28 +65,135 @@ def test_validation_error_names_the_field(client: TestClient):
     assert "Traceback" not in resp.text
 
 
-def test_openapi_lists_registry_auth_and_health_with_examples(client: TestClient):
+OPERATIONS = ("get", "put", "post", "delete", "patch")
+# Operations whose 2xx body still lacks an example; they live in modules owned elsewhere
+# (app/sync/schemas.py, app/forms/router.py). Remove an entry once it has one.
+EXAMPLE_GAPS_OWNED_ELSEWHERE = {
+    ("get", "/api/v1/sync/pull"),
+    ("get", "/api/v1/sync/config"),
+    ("get", "/api/v1/forms"),
+    ("get", "/api/v1/forms/{code}/{version}"),
+}
+
+
+def _target(spec: dict, schema: dict) -> dict:
+    ref = schema.get("$ref")
+    if not ref:
+        return schema
+    assert ref.startswith("#/components/schemas/"), ref
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+def _has_example(spec: dict, media: dict) -> bool:
+    """An example on the media type, on the schema, on its $ref target (or, for a list, on the
+    target of its items)."""
+    if media.get("example") is not None or media.get("examples"):
+        return True
+    schema = media.get("schema") or {}
+    candidates = [schema, _target(spec, schema)]
+    if schema.get("type") == "array":
+        candidates.append(_target(spec, schema.get("items") or {}))
+    return any(c.get("examples") or c.get("example") is not None for c in candidates)
+
+
+def _documented_operations(spec: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (method, path, op)
+        for path, item in spec["paths"].items()
+        if path.startswith("/api/v1/") or path in ("/health", "/ready")
+        for method, op in item.items()
+        if method in OPERATIONS
+    ]
+
+
+def test_openapi_documents_every_operation_with_examples(client: TestClient):
     spec = client.get("/openapi.json").json()
-    paths = spec["paths"]
-    for p in (
-        "/health",
-        "/ready",
-        "/api/v1/auth/token",
-        "/api/v1/schools",
-        "/api/v1/admin-units",
-        "/api/v1/school-years",
-        "/api/v1/population",
-        "/api/v1/sync/push",
-        "/api/v1/sync/pull",
-        "/api/v1/returns/{form}/{year}/{school}",
+    ops = _documented_operations(spec)
+    found = {(m, p) for m, p, _ in ops}
+    for must in (
+        ("get", "/health"),
+        ("get", "/ready"),
+        ("post", "/api/v1/auth/token"),
+        ("get", "/api/v1/auth/me"),
+        ("get", "/api/v1/schools"),
+        ("put", "/api/v1/schools/{code}"),
+        ("get", "/api/v1/admin-units"),
+        ("get", "/api/v1/school-years"),
+        ("get", "/api/v1/population"),
+        ("put", "/api/v1/population"),
+        ("post", "/api/v1/sync/push"),
+        ("get", "/api/v1/sync/pull"),
+        ("get", "/api/v1/returns"),
+        ("get", "/api/v1/returns/{form}/{year}/{school}"),
+        ("get", "/api/v1/returns/{form}/{year}/{school}/history"),
     ):
-        assert p in paths, p
+        assert must in found, must
+
+    missing = []
+    for method, path, op in ops:
+        where = f"{method.upper()} {path}"
+        ok = {c: r for c, r in op["responses"].items() if c.startswith("2")}
+        assert ok, f"{where}: no 2xx response documented"
+        for code, response in ok.items():
+            if code == "204":
+                assert not response.get("content"), f"{where}: 204 must have no body"
+                continue
+            content = response.get("content") or {}
+            assert content, f"{where}: {code} has no content"
+            for media_type, media in content.items():
+                assert media.get("schema"), f"{where}: {code} {media_type} has no schema"
+                if not _has_example(spec, media) and (method, path) not in (
+                    EXAMPLE_GAPS_OWNED_ELSEWHERE
+                ):
+                    missing.append(f"{where} {code} {media_type}")
+        body = op.get("requestBody")
+        if body:
+            for media_type, media in body["content"].items():
+                assert media.get("schema"), f"{where}: request {media_type} has no schema"
+                if not _has_example(spec, media):
+                    missing.append(f"{where} request body {media_type}")
+    assert missing == [], "operations without an example: " + "; ".join(missing)
+
+
+def test_openapi_documents_errors_as_problem_json(client: TestClient):
+    spec = client.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
-    assert schemas["SchoolUpsert"].get("examples")
-    assert (
-        "example"
-        in paths["/api/v1/sync/push"]["post"]["requestBody"]["content"]["application/json"]
-    )
+    assert "HTTPValidationError" not in str(spec) and "ValidationError" not in schemas
+    problem = schemas["Problem"]
+    assert {"type", "title", "status", "detail"} <= set(problem["required"])
+    assert problem["examples"][0]["status"] == 422
+    errors_items = problem["properties"]["errors"]["anyOf"][0]["items"]
+    assert set(_target(spec, errors_items)["properties"]) == {"code", "path", "message"}
+
+    validated = 0
+    for method, path, op in _documented_operations(spec):
+        where = f"{method.upper()} {path}"
+        responses = op["responses"]
+        if op.get("parameters") or op.get("requestBody"):
+            assert "422" in responses, f"{where}: 422 not documented"
+            validated += 1
+        if op.get("security"):
+            assert "401" in responses, f"{where}: 401 not documented"
+        if path != "/health":
+            assert "503" in responses, f"{where}: 503 not documented"
+        for code, response in responses.items():
+            if int(code) < 400:
+                continue
+            assert response.get("description"), f"{where} {code}: no description"
+            assert list(response["content"]) == ["application/problem+json"], f"{where} {code}"
+            media = response["content"]["application/problem+json"]
+            assert media["schema"] == {"$ref": "#/components/schemas/Problem"}, f"{where} {code}"
+            assert media["example"]["status"] == int(code), f"{where} {code}"
+            assert Problem.model_validate(media["example"])
+    assert validated > 10
+    # What is documented is what is sent.
+    for resp in (
+        client.post("/api/v1/auth/token", data={"username": "x"}),
+        client.get("/api/v1/auth/me"),
+        client.get("/api/v1/nothing-here"),
+    ):
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert Problem.model_validate(resp.json()).status == resp.status_code
 
 
 def test_emis_serve_refuses_an_unmigrated_database(db_factory, tmp_path: Path, monkeypatch):

@@ -1,14 +1,57 @@
 """Registry over HTTP: the admin tree, schools, years, structure, population."""
 
+from sqlalchemy import select
+
+from app.registry.models import AdminUnit
+
+
+def units_in_db(demo, under: str | None = None) -> set[str]:
+    """Codes of the admin units stored (those at or below `under`), read from the database."""
+    with demo.factory() as s:
+        q = select(AdminUnit.code)
+        if under:
+            root = s.scalar(select(AdminUnit.path).where(AdminUnit.code == under))
+            q = q.where(AdminUnit.path.startswith(root))
+        return set(s.scalars(q))
+
+
+def assert_tree_order(items: list[dict]) -> None:
+    """Depth-first order: every unit comes right after its parent's subtree has begun, i.e. its
+    parent is the nearest earlier unit one level up, and its path extends its parent's."""
+    for i, unit in enumerate(items[1:], 1):
+        above = [u for u in items[:i] if u["level"] == unit["level"] - 1]
+        assert above, f"{unit['code']} comes before any unit above it"
+        assert above[-1]["code"] == unit["parent"], (
+            f"{unit['code']} is not in its parent's subtree ({unit['parent']})"
+        )
+        assert unit["path"] == above[-1]["path"] + [unit["code"]]
+
 
 def test_units_below_a_region_in_tree_order(demo):
+    admin = demo.auth("admin")
+    page = demo.client.get("/api/v1/admin-units?under=DM-R02&limit=1000", headers=admin).json()
+    districts = [u["code"] for u in page["items"] if u["level"] == 2]
+    # A unit below the first district, with a code that sorts after everything: tree order must
+    # put it right after that district, before the district's siblings.
+    resp = demo.client.put(
+        "/api/v1/admin-units/ZZ-ZONE",
+        headers=admin,
+        json={"name": "Zone", "level_name": "zone", "parent": districts[0]},
+    )
+    assert resp.status_code == 200, resp.text
+
     h = demo.auth("analyst")
     page = demo.client.get("/api/v1/admin-units?under=DM-R02&limit=1000", headers=h).json()
-    codes = [u["code"] for u in page["items"]]
-    assert codes[0] == "DM-R02"
-    assert all(c.startswith("DM-R02") for c in codes)
-    assert len(codes) == 1 + 4  # the region and its 4 districts
-    district = page["items"][1]
+    items = page["items"]
+    codes = [u["code"] for u in items]
+    assert page["next_cursor"] is None
+    assert set(codes) == units_in_db(demo, "DM-R02") and len(codes) == len(set(codes))
+    assert len(districts) >= 2 and "ZZ-ZONE" in codes
+    assert codes[0] == "DM-R02" and items[0]["path"] == ["DM", "DM-R02"]
+    assert codes[1:3] == [districts[0], "ZZ-ZONE"]
+    assert items[2]["level"] == 3 and items[2]["path"] == ["DM", "DM-R02", districts[0], "ZZ-ZONE"]
+    assert_tree_order(items)
+    district = items[3]
     assert district["path"] == ["DM", "DM-R02", district["code"]]
     assert district["parent"] == "DM-R02" and district["level"] == 2
 
@@ -24,7 +67,19 @@ def test_unit_listing_pages_without_gaps(demo):
         if cursor is None:
             break
     everything = demo.client.get("/api/v1/admin-units?limit=1000", headers=h).json()["items"]
-    assert seen == [u["code"] for u in everything] and len(seen) == 1 + 3 + 12
+    assert seen == [u["code"] for u in everything]
+    assert len(seen) == len(set(seen)) and set(seen) == units_in_db(demo)
+    assert_tree_order(everything)
+
+
+def test_every_signed_in_user_may_read_admin_units(demo):
+    """Admin units are reference data (names for pick lists), not area-restricted: a clerk reads
+    another district's unit, unlike its schools, returns and population (see tests/auth)."""
+    h = demo.auth("clerk")  # area DM-R01-D001
+    resp = demo.client.get("/api/v1/admin-units/DM-R01-D002", headers=h)
+    assert resp.status_code == 200 and resp.json()["parent"] == "DM-R01"
+    assert demo.client.get("/api/v1/admin-units/NOPE", headers=h).status_code == 404
+    assert demo.client.get("/api/v1/admin-units/DM-R01-D002").status_code == 401
 
 
 def test_admin_moves_a_district_and_its_schools_follow(demo):

@@ -1,6 +1,7 @@
 """`emis registry import`: all-or-nothing files, every bad row reported, idempotent re-import."""
 
 import csv
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +15,10 @@ from app.core.config import get_settings
 from app.registry.models import AdminUnit, Population, School
 from app.sync.models import SyncChange
 
-PH_FILE = Path(__file__).resolve().parents[3] / "shared/data/ph-deped-sy2023/es_and_jhs_schools.csv"
+SHARED_DIR = Path(
+    os.environ.get("EMIS_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared"
+)
+PH_FILE = SHARED_DIR / "data/ph-deped-sy2023/es_and_jhs_schools.csv"
 PH_MAPPING = Path(__file__).resolve().parents[2] / "app/registry/mappings/ph_deped_schools.yaml"
 runner = CliRunner()
 
@@ -167,15 +171,86 @@ def test_population_import_and_query(emis, tmp_path: Path, session: Session):
     assert cols == ["age", "sex", "value"]
 
 
-@pytest.mark.skipif(not PH_FILE.exists(), reason="shared/data not beside the checkout")
+def test_rows_with_too_few_or_too_many_fields_are_rejected(emis, tmp_path: Path, session: Session):
+    assert emis("registry", "import", "units", str(units_file(tmp_path))).exit_code == 0
+    lines = [",".join(SCHOOL_HEADER)] + [",".join(map(str, r)) for r in school_rows(6)]
+    lines[2] = "S00001,School 1,XL-2-2,private,rural"  # line 3: the last two fields left off
+    lines[4] += ",surplus,more"  # line 5: two fields beyond the header
+    lines[6] = lines[6].replace(",private,", ",goverment,")  # line 7: an ordinary bad value
+    f = tmp_path / "shapes.csv"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = emis("registry", "import", "schools", str(f), "--report", str(tmp_path / "r.csv"))
+
+    assert result.exit_code == 1
+    assert "3 problem(s) in 3 row(s)" in result.output
+    report = list(csv.DictReader((tmp_path / "r.csv").open()))
+    assert [(r["line"], r["column"], r["value"], r["reason"]) for r in report[:2]] == [
+        ("3", "levels", "", "row has 5 fields, the header has 7"),
+        ("5", "field 8", "surplus,more", "row has 9 fields, the header has 7"),
+    ]
+    assert report[2]["line"] == "7" and report[2]["column"] == "ownership"
+    session.expire_all()
+    assert count(session, School) == 0
+
+
+def test_a_file_whose_only_fault_is_a_short_row_imports_nothing(
+    emis, tmp_path: Path, session: Session
+):
+    emis("registry", "import", "units", str(units_file(tmp_path)))
+    f = tmp_path / "u2.csv"
+    f.write_text(
+        "code,name,level_name,parent\nXL-4,Region 4,region,XL\nXL-5,Region 5,region\n",
+        encoding="utf-8",
+    )
+    before = count(session, AdminUnit)
+    result = emis("registry", "import", "units", str(f), "--report", str(tmp_path / "r.csv"))
+    assert result.exit_code == 1
+    report = list(csv.DictReader((tmp_path / "r.csv").open()))
+    assert [(r["line"], r["column"], r["reason"]) for r in report] == [
+        ("3", "parent", "row has 3 fields, the header has 4")
+    ]
+    session.expire_all()
+    assert count(session, AdminUnit) == before  # XL-4, which was fine, was not imported either
+
+
+@pytest.mark.skipif(
+    not PH_FILE.exists(),
+    reason=f"Philippine school list not found at {PH_FILE}; put shared/data beside the checkout "
+    "or set EMIS_SHARED_DIR to the directory that holds data/ph-deped-sy2023/",
+)
 def test_philippine_school_list_imports_through_a_mapping(emis, session: Session):
+    with PH_FILE.open(encoding="utf-8-sig") as fh:
+        source = list(csv.DictReader(fh))
+
+    def distinct(*columns: str) -> int:
+        return len({tuple(r[c].strip() for c in columns) for r in source})
+
+    # What the file itself holds: units are named by their path of names, schools by BEIS id.
+    in_file = {
+        "region": distinct("region"),
+        "division": distinct("region", "division"),
+        "district": distinct("region", "division", "district"),
+    }
+    schools_in_file = distinct("beis_school_id")
+    # The acceptance figures of the issue, so a changed data file is noticed.
+    assert in_file == {"region": 17, "division": 213, "district": 1262}
+    assert schools_in_file == 3148
+
     result = emis("registry", "import", "schools", str(PH_FILE), "--mapping", str(PH_MAPPING))
     assert result.exit_code == 0, result.output
     levels = Counter(session.scalars(select(AdminUnit.level_name)))
-    assert levels == {"country": 1, "region": 17, "division": 213, "district": 1262}
-    assert count(session, School) == 3148
-    with PH_FILE.open(encoding="utf-8-sig") as fh:
-        sectors = Counter(r["sector"] for r in csv.DictReader(fh))
+    assert levels == {"country": 1, **in_file}
+    assert count(session, School) == schools_in_file
+    # Every district's schools hang under the district the file names.
+    sample = source[0]
+    district = session.scalar(
+        select(AdminUnit)
+        .join(School, School.admin_unit_id == AdminUnit.id)
+        .where(School.code == sample["beis_school_id"].strip())
+    )
+    assert district is not None and district.name == sample["district"].strip()
+    sectors = Counter(r["sector"] for r in source)
     ownership = Counter(session.scalars(select(School.ownership)))
     assert ownership == {
         "public": sectors["Public"] + sectors["SUCsLUCs"],
@@ -184,6 +259,7 @@ def test_philippine_school_list_imports_through_a_mapping(emis, session: Session
     # The ministry's own sector is kept beside the mapped ownership.
     kept = Counter(s["sector"] for s in session.scalars(select(School.attributes)))
     assert kept == sectors
+    units_total = 1 + sum(in_file.values())
     again = emis("registry", "import", "schools", str(PH_FILE), "--mapping", str(PH_MAPPING))
-    assert "0 created, 0 updated, 3148 unchanged" in again.output
-    assert "admin units: 0 created, 0 updated, 1493 unchanged" in again.output
+    assert f"0 created, 0 updated, {schools_in_file} unchanged" in again.output
+    assert f"admin units: 0 created, 0 updated, {units_total} unchanged" in again.output

@@ -1,5 +1,12 @@
-"""GET /api/v1/sync/pull: paging, resume, area, deletions, 410."""
+"""GET /api/v1/sync/pull: paging, resume, area, deletions, 410, devices."""
 
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from app.auth.models import User
+from app.core.types import utcnow
+from app.sync.models import Device
 from tests.sync.helpers import FORM, clerk_schools, item, push
 
 
@@ -90,10 +97,42 @@ def test_cursor_from_the_future_is_410(demo):
     )
 
 
-def test_pull_with_device_id_counts_as_synced(demo):
-    resp = demo.client.get(
-        "/api/v1/sync/pull?limit=1", headers={**demo.auth("clerk"), "X-Device-Id": "lap-9"}
-    )
-    assert resp.status_code == 200
-    metrics = demo.client.get("/metrics").text
-    assert "emis_returns" in metrics
+def _device(demo, device_id: str) -> Device | None:
+    with demo.factory() as s:
+        return s.get(Device, device_id)
+
+
+def _pull_as(demo, headers: dict[str, str]):
+    return demo.client.get("/api/v1/sync/pull?limit=1", headers={**demo.auth("clerk"), **headers})
+
+
+def test_pull_with_device_id_records_the_devices_last_pull(demo):
+    assert _device(demo, "lap-9") is None
+    started = utcnow()
+    assert _pull_as(demo, {"X-Device-Id": "lap-9"}).status_code == 200
+    seen = _device(demo, "lap-9")
+    assert seen is not None and seen.last_pull_at is not None
+    assert started - timedelta(seconds=1) <= seen.last_pull_at <= utcnow() + timedelta(seconds=1)
+    assert seen.last_push_at is None  # a pull is not a push
+    with demo.factory() as s:
+        assert seen.user_id == s.scalar(select(User.id).where(User.username == "clerk"))
+
+    # The next pull moves the time forward.
+    with demo.factory() as s:
+        s.execute(
+            update(Device)
+            .where(Device.device_id == "lap-9")
+            .values(last_pull_at=utcnow() - timedelta(days=3))
+        )
+        s.commit()
+    assert _pull_as(demo, {"X-Device-Id": "lap-9"}).status_code == 200
+    again = _device(demo, "lap-9")
+    assert again is not None and again.last_pull_at >= started - timedelta(seconds=1)
+
+
+def test_pull_without_device_id_records_no_device(demo):
+    with demo.factory() as s:
+        before = s.scalar(select(func.count()).select_from(Device))
+    assert _pull_as(demo, {}).status_code == 200
+    with demo.factory() as s:
+        assert s.scalar(select(func.count()).select_from(Device)) == before
