@@ -369,12 +369,27 @@ def demo(
 @forms_app.command("load")
 def forms_load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Load a form definition (JSON or YAML). A loaded version is immutable."""
-    from app.forms.service import load_form_file
+    from rich.markup import escape
 
+    from app.forms.checking import DefinitionError, load_definition_file
+    from app.forms.service import store_definition
+
+    try:
+        defn = load_definition_file(file)
+    except DefinitionError as exc:
+        # One problem per line, escaped: expressions such as enrolment[grade=P1] are not markup.
+        n = len(exc.problems)
+        console.print(
+            f"[bold red]Error:[/] The form definition in {escape(file.name)} is not valid "
+            f"({n} problem{'s' if n != 1 else ''}):"
+        )
+        for problem in exc.problems:
+            console.print(f"  {escape(problem)}", highlight=False)
+        raise typer.Exit(1) from exc
     with unit_of_work() as session:
-        row, created = load_form_file(session, file)
+        row, created = store_definition(session, defn)
     verb = "Loaded" if created else "Already loaded (identical)"
-    out.print(f"[green]{verb}[/] {row.code} v{row.version}: {row.title}")
+    out.print(f"[green]{verb}[/] {row.code} v{row.version}: {escape(row.title)}")
 
 
 def main() -> None:

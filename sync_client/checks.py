@@ -1,7 +1,8 @@
 """The district client's check path: the server's own engine, with no server code behind it.
 
 `app.forms.checking` imports only the standard library, pydantic and yaml, so a laptop runs the
-very same checks offline (tests/forms/test_client_path.py keeps it that way)."""
+very same checks offline (tests/forms/test_corpus.py keeps it that way: the client path runs in a
+separate process and may load no `app` module outside `app.forms.checking`)."""
 
 from app.forms.checking import (
     STANDARD_FORM_PATH,

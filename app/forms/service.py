@@ -18,6 +18,7 @@ from app.forms.checking import (
     compile_form,
     load_definition_file,
     parse_definition,
+    text_in,
 )
 from app.forms.models import FormVersion
 
@@ -40,9 +41,7 @@ def store_definition(session: Session, defn: FormDefinition) -> tuple[FormVersio
                 f"a loaded version never changes. Give the new content version {defn.version + 1}."
             )
         return row, False
-    title = (
-        defn.title if isinstance(defn.title, str) else str(getattr(defn.title, "en", defn.title))
-    )
+    title = text_in(defn.title, "en")[:200]  # the column is plain text; the definition keeps both
     row = FormVersion(
         code=defn.code, version=defn.version, title=title, definition=data, content_hash=digest
     )
@@ -59,8 +58,20 @@ def load_form_file(session: Session, path: Path) -> tuple[FormVersion, bool]:
     try:
         defn = load_definition_file(path)
     except DefinitionError as exc:
-        raise InvalidInput(f"The form definition in {path.name} is not valid: {exc}") from exc
+        raise InvalidInput(
+            f"The form definition in {path.name} is not valid "
+            f"({len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}).",
+            [_problem(p, path.name) for p in exc.problems],
+        ) from exc
     return store_definition(session, defn)
+
+
+def _problem(text: str, file_name: str) -> dict[str, str]:
+    """A definition problem ("rule R: unknown element 'x'") as an error item: where, then what."""
+    where, sep, what = text.partition(": ")
+    if not sep:
+        where, what = file_name, text
+    return {"code": "INVALID_DEFINITION", "path": where, "message": what}
 
 
 def load_standard_form(session: Session) -> tuple[FormVersion, bool]:

@@ -12,6 +12,7 @@ from app.auth.deps import CurrentUser, require_roles
 from app.auth.service import Principal
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge
+from app.core.lang import pick_language
 from app.core.types import utcnow
 from app.sync import service
 from app.sync.schemas import PUSH_EXAMPLE, PullResponse, PushRequest, PushResponse, SyncConfig
@@ -21,7 +22,8 @@ Pusher = Annotated[Principal, Depends(require_roles("clerk", "admin"))]
 
 
 def _lang(request: Request) -> str:
-    return "fr" if request.headers.get("accept-language", "").lower().startswith("fr") else "en"
+    """The language of check messages, from Accept-Language (English by default)."""
+    return pick_language(request.headers.get("accept-language"))
 
 
 async def _read_body(request: Request, max_bytes: int) -> bytes:

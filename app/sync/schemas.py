@@ -43,7 +43,12 @@ class PushItem(BaseModel):
     base_revision: int = Field(
         ge=0, description="The revision the clerk edited (0 for a first return)."
     )
-    values: dict[str, Any]
+    # Any JSON here: the check engine itself reports values that are not an object
+    # (NOT_AN_OBJECT, with the clerk's message), exactly as the offline client does.
+    values: Any = Field(
+        description="The return's values: an object of data element codes (see the form).",
+        json_schema_extra={"type": "object", "additionalProperties": True},
+    )
     captured_at: datetime | None = None
 
 

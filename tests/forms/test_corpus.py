@@ -15,6 +15,8 @@ from app.forms.service import compiled_form, load_standard_form
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.json"))
 ROOT = Path(__file__).resolve().parents[2]
 
+SERVER_LIBRARIES = ("fastapi", "starlette", "sqlmodel", "sqlalchemy", "uvicorn", "alembic")
+
 CLIENT_SCRIPT = """
 import json, sys
 from pathlib import Path
@@ -26,17 +28,15 @@ for name in sys.argv[1:]:
     case = json.loads(Path(name).read_text(encoding="utf-8"))
     out[Path(name).name] = {lang: [f.as_dict() for f in (lambda r: r.errors + r.warnings)(
         form.check(case["values"], case["previous"], lang))] for lang in ("en", "fr")}
-server_modules = sorted(m for m in sys.modules if m.split(".")[0] in
-                        ("fastapi", "starlette", "sqlmodel", "sqlalchemy", "uvicorn", "alembic")
-                        or m.startswith(("app.core", "app.registry", "app.auth", "app.sync", "app.returns")))
-print(json.dumps({"findings": out, "server_modules": server_modules}))
+print(json.dumps({"findings": out, "modules": sorted(sys.modules)}))
 """
 
 
-@pytest.fixture(scope="module")
-def client_results() -> dict:
+def run_client(*extra_imports: str) -> dict:
+    """Run the client path in a fresh interpreter (after `extra_imports`, for the control)."""
+    script = "".join(f"import {m}\n" for m in extra_imports) + CLIENT_SCRIPT
     done = subprocess.run(
-        [sys.executable, "-c", CLIENT_SCRIPT, *map(str, CORPUS)],
+        [sys.executable, "-c", script, *map(str, CORPUS)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -45,17 +45,51 @@ def client_results() -> dict:
     return json.loads(done.stdout)
 
 
+def foreign_modules(modules: list[str]) -> list[str]:
+    """Loaded modules the offline client must not need: server libraries and any `app` module
+    other than `app`, `app.forms` and the check engine under `app.forms.checking`."""
+    allowed_app = ("app", "app.forms", "app.forms.checking")
+    return [
+        m
+        for m in modules
+        if m.split(".")[0] in SERVER_LIBRARIES
+        or (
+            m.split(".")[0] == "app"
+            and m not in allowed_app
+            and not m.startswith("app.forms.checking.")
+        )
+    ]
+
+
+@pytest.fixture(scope="module")
+def client_results() -> dict:
+    return run_client()
+
+
 def test_corpus_is_large_enough():
+    """The corpus holds at least 25 bad returns."""
     bad = [c for c in CORPUS if json.loads(c.read_text())["expect"]]
     assert len(bad) >= 25
 
 
-def test_client_path_loads_no_server_code(client_results):
-    assert client_results["server_modules"] == []
+def test_client_path_loads_only_the_check_engine(client_results):
+    """Checking offline loads the check engine and no other server code or server library."""
+    modules = client_results["modules"]
+    assert "app.forms.checking.checker" in modules  # the probe saw the engine being used
+    assert foreign_modules(modules) == []
+    assert not {"fastapi", "sqlmodel", "sqlalchemy"} & set(modules)
+
+
+def test_isolation_probe_notices_server_code():
+    """The isolation check would fail if the client path pulled in the server's form service."""
+    found = foreign_modules(run_client("app.forms.service")["modules"])
+    assert "app.forms.service" in found
+    assert "sqlalchemy" in found
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=[c.stem for c in CORPUS])
 def test_case_gives_expected_findings_on_both_paths(path: Path, session: Session, client_results):
+    """Each corpus case gives its expected codes, and the same findings on server and client."""
     case = json.loads(path.read_text(encoding="utf-8"))
     row, _ = load_standard_form(session)
     server = compiled_form(row)

@@ -1,73 +1,22 @@
-"""The check engine: missing is not 0 under every operator and strategy, types, paths, languages."""
+"""The check engine: rules, presence pairs, types, paths, languages and broken definitions.
+
+Missing versus 0 under every operator and strategy is in test_missing_matrix.py."""
 
 import copy
 
 import pytest
 
 from app.forms.checking import DefinitionError, compile_form, parse_definition
-
-BASE = {
-    "code": "t",
-    "version": 1,
-    "title": "Test form",
-    "categories": {
-        "sex": {"label": "Sex", "options": ["F", "M"]},
-        "grade": {"label": "Grade", "options": ["G1", "G2"]},
-    },
-    "elements": [
-        {"code": "a", "label": "A", "type": "count", "dimensions": ["sex"]},
-        {"code": "b", "label": "B", "type": "count", "dimensions": ["sex"]},
-        {"code": "flag", "label": "Flag", "type": "boolean"},
-        {"code": "when_date", "label": "Date", "type": "date"},
-        {"code": "pupils", "label": "Pupils", "type": "count", "dimensions": ["grade", "sex"]},
-    ],
-    "rules": [],
-}
-
-
-def form_with(**rule):
-    d = copy.deepcopy(BASE)
-    d["rules"] = [{"code": "R", "message": {"en": "failed", "fr": "échec"}, **rule}]
-    return compile_form(parse_definition(d))
-
-
-def codes(form, values):
-    r = form.check(values)
-    return [f.code for f in r.errors + r.warnings]
-
+from tests.forms.helpers import BASE, codes, definition_with, form_with
 
 A0 = {"a": [{"sex": "F", "value": 0}]}  # a present and 0, b missing
 B0 = {"b": [{"sex": "F", "value": 0}]}  # b present and 0, a missing
 BOTH0 = {**A0, **B0}
 NONE: dict = {}
 
-# (op, strategy) → fires for (a=0 & b missing, a missing & b=0, both 0, both missing)
-EXPECTED = {
-    ("==", "skip_if_any_missing"): (False, False, False, False),
-    ("==", "skip_if_all_missing"): (False, False, False, False),
-    ("==", "never_skip"): (False, False, False, False),
-    ("!=", "skip_if_any_missing"): (False, False, True, False),
-    ("!=", "skip_if_all_missing"): (True, True, True, False),
-    ("!=", "never_skip"): (True, True, True, True),
-    ("<", "skip_if_any_missing"): (False, False, True, False),
-    ("<", "skip_if_all_missing"): (True, True, True, False),
-    ("<", "never_skip"): (True, True, True, True),
-    ("<=", "skip_if_any_missing"): (False, False, False, False),
-    (">", "skip_if_any_missing"): (False, False, True, False),
-    (">", "never_skip"): (True, True, True, True),
-    (">=", "skip_if_all_missing"): (False, False, False, False),
-}
-
-
-@pytest.mark.parametrize(("op", "strategy"), list(EXPECTED), ids=[f"{o}-{s}" for o, s in EXPECTED])
-def test_missing_is_not_zero(op, strategy):
-    # for_each is empty, so never_skip still evaluates when nothing was sent at all.
-    form = form_with(left="a", op=op, right="b", missing=strategy)
-    fired = tuple(bool(codes(form, v)) for v in (A0, B0, BOTH0, NONE))
-    assert fired == EXPECTED[(op, strategy)]
-
 
 def test_missing_versus_zero_with_a_constant():
+    """`a > 0` says nothing when a is not sent, and fails when a is sent as 0."""
     form = form_with(left="a", op=">", right="0", missing="skip_if_any_missing")
     assert codes(form, NONE) == []  # nothing sent: nothing to say
     assert codes(form, A0) == ["R"]  # 0 sent: 0 > 0 fails
@@ -84,12 +33,48 @@ def test_missing_versus_zero_with_a_constant():
         ("left_requires_right", False, True, False),
         ("left_requires_right", True, True, False),
         ("left_requires_right", False, False, False),
+        ("exclusive_pair", True, False, False),
+        ("exclusive_pair", False, True, False),
+        ("exclusive_pair", True, True, True),
+        ("exclusive_pair", False, False, False),
     ],
 )
 def test_presence_pairs_count_zero_as_present(op, a, b, fires):
+    """A pair rule sees a cell holding 0 as filled in."""
     form = form_with(left="a", op=op, right="b", for_each=["sex"])
     values = {**(A0 if a else {}), **(B0 if b else {})}  # present cells hold 0
     assert bool(codes(form, values)) is fires
+
+
+def test_exclusive_pair_names_both_sides_in_english_and_french():
+    """When both sides of an exclusive pair are filled in, the clerk is told which, in en and fr."""
+    form = form_with(left="a", op="exclusive_pair", right="b", for_each=["sex"])
+    values = {"a": [{"sex": "F", "value": 2}], "b": [{"sex": "F", "value": 0}]}
+    (en,) = form.check(values, lang="en").rule_errors
+    (fr,) = form.check(values, lang="fr").rule_errors
+    assert (en.code, en.path, en.severity) == ("R", "values.a[sex=F]", "error")
+    assert en.message == "failed: both a and b are filled in; only one of them may be (sex=F)"
+    assert fr.message == (
+        "échec: a et b sont tous deux remplis ; un seul des deux peut l'être (sex=F)"
+    )
+
+
+def test_exclusive_pair_takes_any_element_type_and_a_when_clause():
+    """An exclusive pair works on a date and a yes/no answer, and only where `when` holds."""
+    form = form_with(
+        left="when_date", op="exclusive_pair", right="flag", when="a > 0", severity="warning"
+    )
+    both = {"when_date": "2025-06-30", "flag": False, "a": [{"sex": "F", "value": 1}]}
+    assert codes(form, both) == ["R"]
+    assert form.check(both).status == "ok"  # a warning does not block
+    assert codes(form, {**both, "a": [{"sex": "F", "value": 0}]}) == []
+    assert codes(form, {"when_date": "2025-06-30", "a": [{"sex": "F", "value": 1}]}) == []
+
+
+def test_exclusive_pair_round_trips_as_a_stored_definition():
+    """A definition using exclusive_pair survives being stored and read back."""
+    defn = parse_definition(definition_with(left="a", op="exclusive_pair", right="b"))
+    assert parse_definition(defn.model_dump(mode="json")) == defn
 
 
 def test_for_each_names_the_combination_in_the_path():

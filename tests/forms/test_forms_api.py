@@ -9,7 +9,10 @@ from typer.testing import CliRunner
 
 from app.cli import app as cli
 from app.core.config import get_settings
+from app.core.errors import InvalidInput
 from app.forms.checking import STANDARD_FORM_PATH
+from app.forms.models import FormVersion
+from app.forms.service import load_form_file, load_standard_form
 
 
 @pytest.fixture
@@ -48,10 +51,83 @@ def test_broken_definition_is_refused_naming_rule_and_problem(emis, tmp_path: Pa
     assert f"rule {broken['rules'][1]['code']}: unknown element 'enrolmnt'" in result.output
 
 
+def test_several_problems_are_printed_one_per_line(emis, tmp_path: Path):
+    """A definition with three problems is refused with each problem on a line of its own."""
+    broken = yaml.safe_load(STANDARD_FORM_PATH.read_text(encoding="utf-8"))
+    rules = broken["rules"]
+    rules[1]["right"] = "enrolmnt"
+    rules[2]["left"], rules[2]["for_each"] = "repeaters[grade=P9]", ["sex"]
+    rules[3]["left"] = "(" * 3000 + "enrolment" + ")" * 3000
+    f = tmp_path / "broken.yaml"
+    f.write_text(yaml.safe_dump(broken))
+    result = emis("forms", "load", str(f))
+    assert result.exit_code == 1
+    lines = [line.strip() for line in result.output.splitlines()]
+    assert "Error: The form definition in broken.yaml is not valid (3 problems):" in lines
+    assert f"rule {rules[1]['code']}: unknown element 'enrolmnt'" in lines
+    assert f"rule {rules[2]['code']}: unknown option(s) P9 of 'grade'" in lines
+    deep = [x for x in lines if x.startswith(f"rule {rules[3]['code']}: ")]
+    assert deep == [
+        f"rule {rules[3]['code']}: expression too deeply nested "
+        "(more than 50 brackets or minus signs inside one another)"
+    ]
+    assert "; rule" not in result.output
+
+
+def test_bracketed_expressions_are_printed_as_written(emis, tmp_path: Path):
+    """A problem quoting `enrolment[grade=P1]` shows the brackets, not a swallowed markup tag."""
+    broken = yaml.safe_load(STANDARD_FORM_PATH.read_text(encoding="utf-8"))
+    broken["rules"][0]["left"] = "enrolment[grade=P1] +"
+    f = tmp_path / "broken.yaml"
+    f.write_text(yaml.safe_dump(broken))
+    result = emis("forms", "load", str(f))
+    assert result.exit_code == 1
+    assert "'enrolment[grade=P1] +'" in result.output
+
+
+def test_service_error_lists_each_problem(session, tmp_path: Path):
+    """Loading a broken file through the service gives one error item per problem."""
+    broken = yaml.safe_load(STANDARD_FORM_PATH.read_text(encoding="utf-8"))
+    broken["rules"][1]["right"] = "enrolmnt"
+    broken["rules"][4]["right"] = "pupils"
+    f = tmp_path / "broken.json"
+    f.write_text(json.dumps(broken))
+    with pytest.raises(InvalidInput) as err:
+        load_form_file(session, f)
+    assert err.value.detail == "The form definition in broken.json is not valid (2 problems)."
+    assert [(e["path"], e["message"]) for e in err.value.errors] == [
+        (f"rule {broken['rules'][1]['code']}", "unknown element 'enrolmnt'"),
+        (f"rule {broken['rules'][4]['code']}", "unknown element 'pupils'"),
+    ]
+    f.write_text("[1, 2]")
+    with pytest.raises(InvalidInput) as err:
+        load_form_file(session, f)
+    assert err.value.errors == [
+        {
+            "code": "INVALID_DEFINITION",
+            "path": "broken.json",
+            "message": "a form definition must be a mapping",
+        }
+    ]
+
+
+def test_stored_title_is_the_english_text(emis, session):
+    """The form's stored title and the load message read "Annual school census", not a dict."""
+    result = emis("forms", "load", str(STANDARD_FORM_PATH))
+    assert "Loaded annual_school_census v1: Annual school census\n" in result.output
+    row = session.get(FormVersion, ("annual_school_census", 1))
+    assert row.title == "Annual school census"
+
+
 def test_forms_are_served(demo):
     h = demo.auth("clerk")
     forms = demo.client.get("/api/v1/forms", headers=h).json()
     assert [(f["code"], f["version"]) for f in forms] == [("annual_school_census", 1)]
+    # The definition as loaded: the title in both languages; the stored row's title is plain.
+    assert forms[0]["title"] == {"en": "Annual school census", "fr": "Recensement scolaire annuel"}
+    with demo.factory() as s:
+        row, created = load_standard_form(s)
+    assert not created and row.title == "Annual school census"
     one = demo.client.get("/api/v1/forms/annual_school_census/1", headers=h).json()
     assert len(one["rules"]) >= 25
     assert demo.client.get("/api/v1/forms/annual_school_census/7", headers=h).status_code == 404

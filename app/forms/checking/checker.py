@@ -622,15 +622,23 @@ def _make_test(rp: _RulePlan) -> Callable[[list[Any], str], str | None]:
         return wl is not None and wr is not None and _CMP[wop](wl, wr)
 
     if rule.op in PAIR_OPS:
-        both = rule.op == "both_or_neither"
+        # Presence only: a cell sent with 0 is present; `missing` does not apply (see definition).
+        fails: Callable[[bool, bool], bool] = {
+            "both_or_neither": lambda lp, rp: lp != rp,
+            "left_requires_right": lambda lp, rp: lp and not rp,
+            "exclusive_pair": lambda lp, rp: lp and rp,
+        }[rule.op]
+        exclusive = rule.op == "exclusive_pair"
 
         def pair(vals: list[Any], lang: str) -> str | None:
             if not when_holds(vals):
                 return None
             lp = any(vals[i] is not None for i in left_idx)
             rpres = any(vals[i] is not None for i in right_idx)
-            if not ((lp != rpres) if both else (lp and not rpres)):
+            if not fails(lp, rpres):
                 return None
+            if exclusive:
+                return message("BOTH_PRESENT", lang, left=rule.left, right=rule.right)
             yes, no = ("rempli", "absent") if lang == "fr" else ("present", "missing")
             return f"{rule.left}: {yes if lp else no}, {rule.right}: {yes if rpres else no}"
 

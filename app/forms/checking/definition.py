@@ -4,14 +4,26 @@ A definition is checked when it is parsed; every problem is collected and named.
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from app.forms.checking.expr import COMPARISONS, ExprError, parse_condition, parse_expr, refs
+from app.forms.checking.expr import (
+    COMPARISONS,
+    ExprError,
+    ExprTooComplex,
+    parse_condition,
+    parse_expr,
+    refs,
+)
 
-PAIR_OPS = ("both_or_neither", "left_requires_right")
+# Presence pairs (DHIS2's compulsory and exclusive pairs): a side is present when any of its cells
+# was sent, whatever the value, so they have no missing-value strategy.
+PAIR_OPS = ("both_or_neither", "left_requires_right", "exclusive_pair")
+Missing = Literal["skip_if_any_missing", "skip_if_all_missing", "never_skip"]
+MISSING_STRATEGIES: tuple[Missing, ...] = get_args(Missing)
+DEFAULT_MISSING: Missing = "skip_if_any_missing"
 ELEMENT_TYPES = ("count", "boolean", "choice", "text", "date")
 NUMERIC_TYPES = ("count", "boolean")
 STANDARD_FORM_PATH = (
@@ -62,14 +74,16 @@ class DataElement(_Strict):
 class Rule(_Strict):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     left: str
-    op: Literal["==", "!=", "<", "<=", ">", ">=", "both_or_neither", "left_requires_right"]
+    op: Literal[
+        "==", "!=", "<", "<=", ">", ">=", "both_or_neither", "left_requires_right", "exclusive_pair"
+    ]
     right: str
     for_each: list[str] = Field(default_factory=list)
     when: str | None = None
     severity: Literal["error", "warning"] = "error"
-    missing: Literal["skip_if_any_missing", "skip_if_all_missing", "never_skip"] = (
-        "skip_if_any_missing"
-    )
+    # Stored definitions carry the default explicitly (model_dump), pair rules included, so only
+    # a non-default strategy on a pair rule is refused (in _check).
+    missing: Missing = DEFAULT_MISSING
     message: Text
 
 
@@ -123,10 +137,18 @@ def _check(defn: FormDefinition) -> list[str]:
         for d in r.for_each:
             if d not in defn.categories:
                 problems.append(f"{where}: unknown dimension {d!r} in for_each")
+        if r.op in PAIR_OPS and r.missing != DEFAULT_MISSING:
+            problems.append(
+                f"{where}: 'missing: {r.missing}' does not apply to {r.op}, which checks only "
+                "whether cells were sent; remove 'missing' from this rule"
+            )
         try:
             sides = [parse_expr(r.left), parse_expr(r.right)]
             if r.when:
                 sides.append(parse_condition(r.when))  # type: ignore[arg-type]
+        except ExprTooComplex as exc:
+            problems.append(f"{where}: {exc}")
+            continue
         except ExprError as exc:
             problems.append(f"{where}: cannot parse expression: {exc}")
             continue
@@ -210,7 +232,9 @@ def load_definition_file(path: Path) -> FormDefinition:
 
 __all__ = [
     "COMPARISONS",
+    "DEFAULT_MISSING",
     "ELEMENT_TYPES",
+    "MISSING_STRATEGIES",
     "PAIR_OPS",
     "STANDARD_FORM_PATH",
     "Category",

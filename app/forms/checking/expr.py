@@ -7,7 +7,11 @@
     cond   := expr CMP expr              (for `when`; CMP is == != < <= > >=)
 
 An element reference sums the element's cells over every dimension not fixed by the rule's
-`for_each` or by the bracket filter. Nothing is ever passed to Python's eval."""
+`for_each` or by the bracket filter. Nothing is ever passed to Python's eval.
+
+Expressions are capped (MAX_LENGTH characters, MAX_TOKENS tokens, MAX_DEPTH brackets or signs
+inside one another): the parser and every walk over the tree recurse, and a pathological rule must
+be refused with a message, not crash the loader with a RecursionError."""
 
 import re
 from dataclasses import dataclass
@@ -16,10 +20,17 @@ _TOKEN = re.compile(
     r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(<=|>=|==|!=|[-+*/()<>\[\],=|])|(\S))"
 )
 COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
+MAX_LENGTH = 10_000  # characters; checked before tokenising
+MAX_TOKENS = 500  # numbers, names and operators; bounds the depth of a long chain of + or *
+MAX_DEPTH = 50  # brackets and unary minus signs inside one another
 
 
 class ExprError(ValueError):
     """An expression that cannot be parsed."""
+
+
+class ExprTooComplex(ExprError):
+    """An expression past the parser's limits (too long or too deeply nested)."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +83,22 @@ def _tokens(text: str) -> list[str]:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_LENGTH:
+            raise ExprTooComplex(
+                f"expression too long ({len(text):,} characters; at most {MAX_LENGTH:,})"
+            )
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
+
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExprTooComplex(
+                f"expression too deeply nested (more than {MAX_DEPTH} brackets or minus signs "
+                "inside one another)"
+            )
 
     def peek(self) -> str | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -107,12 +131,17 @@ class _Parser:
             raise ExprError(f"unexpected end of {self.text!r}")
         if tok == "(":
             self.take()
+            self.nest()
             node = self.expr()
             self.take(")")
+            self.depth -= 1
             return node
         if tok == "-":
             self.take()
-            return Neg(self.factor())
+            self.nest()
+            node = Neg(self.factor())
+            self.depth -= 1
+            return node
         if re.fullmatch(r"\d+(?:\.\d+)?", tok):
             self.take()
             return Num(float(tok))
@@ -140,6 +169,13 @@ class _Parser:
     def done(self) -> None:
         if self.peek() is not None:
             raise ExprError(f"unexpected {self.peek()!r} in {self.text!r}")
+        # Checked after parsing (which is iterative along a chain) so that deep nesting is
+        # reported as such; a long chain of + or * makes a tree as deep as it is long.
+        if len(self.toks) > MAX_TOKENS:
+            raise ExprTooComplex(
+                f"expression too long ({len(self.toks):,} terms and operators; "
+                f"at most {MAX_TOKENS})"
+            )
 
 
 def parse_expr(text: str) -> Node:
@@ -154,6 +190,8 @@ def parse_expr(text: str) -> Node:
 
 def parse_condition(text: str) -> Condition:
     """Parse `expr CMP expr`."""
+    if not isinstance(text, str) or not text.strip():
+        raise ExprError("empty condition")
     p = _Parser(text)
     left = p.expr()
     op = p.peek()

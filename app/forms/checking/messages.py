@@ -77,6 +77,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{grade} has {now} pupils but {previous_grade} had only {before} last year.",
         "fr": "{grade} compte {now} élèves mais {previous_grade} n'en avait que {before} l'an dernier.",
     },
+    # The detail after an exclusive_pair rule's own message.
+    "BOTH_PRESENT": {
+        "en": "both {left} and {right} are filled in; only one of them may be",
+        "fr": "{left} et {right} sont tous deux remplis ; un seul des deux peut l'être",
+    },
 }
 
 EXPECTED = {
