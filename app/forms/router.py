@@ -7,15 +7,20 @@ from fastapi import APIRouter
 from app.auth.deps import CurrentUser
 from app.core.deps import SessionDep
 from app.forms import service
+from app.forms.schemas import form_responses
 
 router = APIRouter(prefix="/api/v1/forms", tags=["forms"])
 
 
-@router.get("", summary="All form definitions, every version")
+@router.get("", summary="All form definitions, every version", responses=form_responses(many=True))
 def list_forms(session: SessionDep, _user: CurrentUser) -> list[dict[str, Any]]:
     return [r.definition for r in service.list_forms(session)]
 
 
-@router.get("/{code}/{version}", summary="One version of one form definition")
+@router.get(
+    "/{code}/{version}",
+    summary="One version of one form definition",
+    responses=form_responses(many=False),
+)
 def get_form(code: str, version: int, session: SessionDep, _user: CurrentUser) -> dict[str, Any]:
     return service.get_form_row(session, code, version).definition

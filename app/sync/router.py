@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from app.auth.deps import CurrentUser, require_roles
 from app.auth.service import Principal
 from app.core.deps import SessionDep, SettingsDep
-from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge
+from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge, problem_responses
 from app.core.lang import pick_language
 from app.core.types import utcnow
 from app.sync import service
@@ -77,10 +77,14 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
             },
         }
     },
-    responses={
-        413: {"description": "Too many items or bytes."},
-        403: {"description": "Role may not push."},
-    },
+    responses=problem_responses(
+        400,
+        403,
+        413,
+        s400="The body is not JSON, not valid gzip, or holds a NUL character; nothing stored.",
+        s403="Only clerks and administrators push.",
+        s413="Too many items or bytes (see GET /api/v1/sync/config); nothing stored.",
+    ),
 )
 async def push(request: Request, settings: SettingsDep, user: Pusher) -> PushResponse:
     body = await _read_body(request, settings.sync_max_bytes)
@@ -126,7 +130,7 @@ async def push(request: Request, settings: SettingsDep, user: Pusher) -> PushRes
     "/pull",
     response_model=PullResponse,
     summary="Pull changes after a cursor",
-    responses={410: {"description": "The cursor cannot be honoured; pull again without one."}},
+    responses=problem_responses(410, s410="The cursor cannot be honoured; pull again without one."),
 )
 def pull(
     session: SessionDep,

@@ -94,6 +94,21 @@ class PushResponse(BaseModel):
 
 
 class SyncConfig(BaseModel):
+    """Limits a client must respect, and the server's clock (district laptops' clocks drift)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "max_items": 200,
+                    "max_bytes": 8388608,
+                    "server_time": "2026-03-02T10:15:00+00:00",
+                    "api_version": "1",
+                }
+            ]
+        }
+    )
+
     max_items: int
     max_bytes: int
     server_time: datetime
@@ -108,6 +123,64 @@ class ChangeOut(BaseModel):
 
 
 class PullResponse(BaseModel):
+    """Changes after the cursor, oldest first; pull again with `cursor` while `has_more`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "changes": [
+                        {
+                            "type": "school",
+                            "op": "upsert",
+                            "key": "HT-NO-0412",
+                            "data": {
+                                "code": "HT-NO-0412",
+                                "name": "École nationale de Limonade",
+                                "unit": "HT-NO-LIM",
+                                "ownership": "public",
+                                "locality": "rural",
+                                "levels": ["primary"],
+                                "status": "open",
+                                "attributes": {},
+                            },
+                        },
+                        {
+                            "type": "return",
+                            "op": "upsert",
+                            "key": "annual_school_census/2025/HT-NO-0412",
+                            "data": {
+                                "form": "annual_school_census",
+                                "form_version": 1,
+                                "year": 2025,
+                                "school": "HT-NO-0412",
+                                "revision": 2,
+                                "status": "returned",
+                                "values": {"has_electricity": True},
+                                "errors": [],
+                                "warnings": [],
+                                "comments": [
+                                    {
+                                        "revision": 2,
+                                        "status": "returned",
+                                        "comment": "P3 girls look doubled; check the register.",
+                                        "user": "reviewer",
+                                        "at": "2026-03-04T09:00:00+00:00",
+                                    }
+                                ],
+                                "updated_at": "2026-03-03T08:00:00+00:00",
+                                "updated_by": "clerk",
+                            },
+                        },
+                        {"type": "school", "op": "delete", "key": "HT-NO-0999", "data": None},
+                    ],
+                    "cursor": "eyJlIjoiM2Y1YSIsInMiOjEyMzR9",
+                    "has_more": False,
+                }
+            ]
+        }
+    )
+
     changes: list[ChangeOut]
     cursor: str
     has_more: bool
