@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.auth.models import ApiToken, Role, User
 from app.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -62,13 +63,13 @@ def create_user(
                 }
             ],
         )
-    unit = session.scalar(select(AdminUnit).where(AdminUnit.code == unit_code))
+    unit = session.scalar(select(AdminUnit).where(col(AdminUnit.code) == unit_code))
     if unit is None:
         raise InvalidInput(
             f"No admin unit has the code {unit_code!r}.",
             [{"code": "UNKNOWN_UNIT", "path": "unit", "message": "unknown admin unit"}],
         )
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
+    if session.scalar(select(col(User.id)).where(col(User.username) == username)) is not None:
         raise Conflict(f"A user named {username!r} already exists.")
     user = User(
         username=username,
@@ -84,7 +85,7 @@ def create_user(
 
 def issue_session_token(session: Session, username: str, password: str, minutes: int) -> str:
     """Password flow: the same 401 for an unknown user and a wrong password."""
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalar(select(User).where(col(User.username) == username))
     if user is None:
         burn_password_check(password)
         raise Unauthorized("Incorrect username or password.")
@@ -105,7 +106,7 @@ def issue_session_token(session: Session, username: str, password: str, minutes:
 
 def create_device_token(session: Session, username: str, label: str) -> tuple[ApiToken, str]:
     """A long-lived token for a district laptop; the clear token is returned once, never stored."""
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalar(select(User).where(col(User.username) == username))
     if user is None:
         raise NotFound(f"No user named {username!r}.")
     token = new_token("emis_d_")
@@ -119,7 +120,7 @@ def revoke_token(session: Session, token_id: int) -> None:
     """Revoke a token by id; revoked tokens answer 401 from then on."""
     done = session.execute(
         update(ApiToken)
-        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(ApiToken.id) == token_id, col(ApiToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
     if done.rowcount == 0:  # type: ignore[attr-defined]
@@ -128,10 +129,10 @@ def revoke_token(session: Session, token_id: int) -> None:
 
 def list_tokens(session: Session, username: str | None = None) -> list[tuple[ApiToken, str]]:
     """Tokens with their owner's name (device tokens first)."""
-    q = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+    q = select(ApiToken, col(User.username)).join(User, col(User.id) == ApiToken.user_id)
     if username:
-        q = q.where(User.username == username)
-    q = q.order_by(ApiToken.kind, ApiToken.id)
+        q = q.where(col(User.username) == username)
+    q = q.order_by(col(ApiToken.kind), col(ApiToken.id))
     return [(t, u) for t, u in session.execute(q).all()]
 
 
@@ -140,16 +141,16 @@ def resolve_token(session: Session, token: str, now: datetime | None = None) -> 
     now = now or utcnow()
     row = session.execute(
         select(
-            ApiToken.id,
-            ApiToken.expires_at,
-            ApiToken.revoked_at,
+            col(ApiToken.id),
+            col(ApiToken.expires_at),
+            col(ApiToken.revoked_at),
             User,
-            AdminUnit.code,
-            AdminUnit.path,
+            col(AdminUnit.code),
+            col(AdminUnit.path),
         )
-        .join(User, User.id == ApiToken.user_id)
-        .join(AdminUnit, AdminUnit.id == User.admin_unit_id)
-        .where(ApiToken.token_hash == token_hash(token))
+        .join(User, col(User.id) == ApiToken.user_id)
+        .join(AdminUnit, col(AdminUnit.id) == User.admin_unit_id)
+        .where(col(ApiToken.token_hash) == token_hash(token))
     ).first()
     if row is None:
         raise Unauthorized()
@@ -161,11 +162,11 @@ def resolve_token(session: Session, token: str, now: datetime | None = None) -> 
     ):
         raise Unauthorized("The token has expired or was revoked.")
     return Principal(
-        user_id=user.id,
+        user_id=user.id,  # type: ignore[arg-type]
         username=user.username,
         role=user.role,
         unit_id=user.admin_unit_id,
         unit_code=unit_code,
         unit_path=unit_path,
-        token_id=token_id,
+        token_id=token_id,  # type: ignore[arg-type]
     )

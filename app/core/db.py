@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import SQLModel
@@ -73,6 +73,13 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
     )
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a table model, for bulk statements with bound parameters."""
+    # SQLModel sets __table__ at class creation but does not declare it for type checkers.
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def make_sessionmaker(engine: Engine, write: bool = True) -> sessionmaker[Session]:

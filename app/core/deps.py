@@ -10,7 +10,8 @@ from app.core.config import Settings
 
 
 def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def _session(factory: sessionmaker[Session]) -> Iterator[Session]:

@@ -4,9 +4,11 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlmodel import col
 
 from app.auth.models import User
 from app.auth.service import create_user
@@ -16,7 +18,7 @@ from app.registry.models import AdminUnit, School, SchoolYear
 Step = Callable[[str, int, int], None]
 
 COUNTRY = "DM"
-LEVELS = [
+LEVELS: list[dict[str, Any]] = [
     {
         "code": "pre_primary",
         "name": "Pre-primary",
@@ -177,7 +179,7 @@ def build_registry(session: Session, spec: DemoSpec, step: Step | None = None) -
     registry.upsert_units(session, units)
     registry.upsert_levels(session, LEVELS)
 
-    schools = []
+    schools: list[dict[str, Any]] = []
     per_district: dict[str, int] = dict.fromkeys(districts, 0)
     for i in range(spec.schools):
         # The first districts get one school each in turn, so every district has schools.
@@ -275,12 +277,14 @@ def build_demo(
     from app.forms.service import load_standard_form
 
     with factory() as session, session.begin():
-        present = session.scalar(select(AdminUnit.id).where(AdminUnit.code == COUNTRY))
+        present = session.scalar(select(col(AdminUnit.id)).where(col(AdminUnit.code) == COUNTRY))
         if present is not None:
-            districts = sorted(session.scalars(select(AdminUnit.code).where(AdminUnit.level == 2)))
+            districts = sorted(
+                session.scalars(select(col(AdminUnit.code)).where(col(AdminUnit.level) == 2))
+            )
             users = demo_users(spec, f"{COUNTRY}-R01", districts[0], districts[1])
-            known = set(session.scalars(select(User.username)))
-            years = sorted(session.scalars(select(SchoolYear.year)))
+            known = set(session.scalars(select(col(User.username))))
+            years = sorted(session.scalars(select(col(SchoolYear.year))))
             return DemoResult(
                 users=[u for u in users if u.username in known],
                 summary="Demo country already loaded.",
@@ -292,7 +296,9 @@ def build_demo(
         load_standard_form(session)
         schools = [
             (c, lv)
-            for c, lv in session.execute(select(School.code, School.levels).order_by(School.code))
+            for c, lv in session.execute(
+                select(col(School.code), col(School.levels)).order_by(col(School.code))
+            )
         ]
     if spec.returns:
         from app.demo.returns import fill_returns

@@ -74,10 +74,10 @@ def school_values(
                 disabled.append({"grade": grade, "sex": sex, "value": min(n, rng.randint(0, 2))})
                 if grade == "P1":
                     first = n - rep
-                    share = {official: 0.75, official + 1: 0.2, official + 2: 0.05}
+                    ne_share = {official: 0.75, official + 1: 0.2, official + 2: 0.05}
                     ne_cells: dict[str | int, int] = {}
                     left = first
-                    for age, s in share.items():
+                    for age, s in ne_share.items():
                         k = min(left, round(first * s))
                         ne_cells[age_code(age)] = ne_cells.get(age_code(age), 0) + k
                         left -= k
@@ -216,6 +216,7 @@ _worker: dict[str, Any] = {}
 def _worker_start(url: str) -> None:
     """Per-process state of a demo worker: its own engine, the administrator, the form cache."""
     from sqlalchemy import select
+    from sqlmodel import col
 
     from app.auth.models import User
     from app.auth.service import Principal
@@ -228,11 +229,11 @@ def _worker_start(url: str) -> None:
     with reader() as session:
         admin, unit = session.execute(
             select(User, AdminUnit)
-            .join(AdminUnit, AdminUnit.id == User.admin_unit_id)
-            .where(User.role == "admin", AdminUnit.level == 0)
+            .join(AdminUnit, col(AdminUnit.id) == User.admin_unit_id)
+            .where(col(User.role) == "admin", col(AdminUnit.level) == 0)
             .limit(1)
         ).one()
-    principal = Principal(admin.id, admin.username, admin.role, unit.id, unit.code, unit.path, 0)
+    principal = Principal(admin.id, admin.username, admin.role, unit.id, unit.code, unit.path, 0)  # type: ignore[arg-type]
     _worker.update(writer=writer, reader=reader, principal=principal, forms=FormCache())
 
 

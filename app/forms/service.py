@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.forms.checking import (
@@ -81,7 +82,9 @@ def load_standard_form(session: Session) -> tuple[FormVersion, bool]:
 
 def list_forms(session: Session) -> list[FormVersion]:
     return list(
-        session.scalars(select(FormVersion).order_by(FormVersion.code, FormVersion.version))
+        session.scalars(
+            select(FormVersion).order_by(col(FormVersion.code), col(FormVersion.version))
+        )
     )
 
 

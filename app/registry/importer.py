@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlmodel
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -146,7 +147,7 @@ def _read(path: Path, delimiter: str) -> tuple[list[tuple[int, dict[str, str]]],
         header = list(reader.fieldnames)
         start = reader.line_num + 1
         for row in reader:
-            extra = row.pop(None, None)  # type: ignore[call-overload]
+            extra = row.pop(None, None)
             given = [h for h in header if row.get(h) is not None]
             n = len(given) + len(extra or [])
             if extra:
@@ -168,7 +169,7 @@ def _read(path: Path, delimiter: str) -> tuple[list[tuple[int, dict[str, str]]],
                     )
                 )
             else:
-                rows.append((start, row))  # type: ignore[arg-type]  # no None left
+                rows.append((start, row))  # no None left
             start = reader.line_num + 1
     return rows, errors
 
@@ -264,7 +265,7 @@ def _units(
     progress: Callable[[int], None] | None,
     errors: list[RowError],
 ) -> ImportReport:
-    known = set(session.scalars(select(AdminUnit.code)))
+    known = set(session.scalars(select(sqlmodel.col(AdminUnit.code))))
     in_file: dict[str, int] = {}
     out = []
     for line, r in rows:
@@ -289,9 +290,9 @@ def _units(
             out.append(
                 (line, {"code": code, "name": name, "level_name": level_name, "parent": parent})
             )
-    for line, r in out:
-        if r["parent"] and r["parent"] not in known and r["parent"] not in in_file:
-            errors.append(RowError(line, "parent", r["parent"], "no admin unit has this code"))
+    for line, unit in out:
+        if unit["parent"] and unit["parent"] not in known and unit["parent"] not in in_file:
+            errors.append(RowError(line, "parent", unit["parent"], "no admin unit has this code"))
     if errors:
         raise ImportRejected(errors)
     counts = service.upsert_units(session, [r for _, r in out])
@@ -312,8 +313,10 @@ def _schools(
             for k in ("code", "name", "unit", "ownership", "locality", "levels", "status")
         }
     )
-    known_units = set(session.scalars(select(AdminUnit.code)))
-    levels_known = set(session.scalars(select(EducationLevel.code))) or set(STANDARD_LEVELS)
+    known_units = set(session.scalars(select(sqlmodel.col(AdminUnit.code))))
+    levels_known = set(session.scalars(select(sqlmodel.col(EducationLevel.code)))) or set(
+        STANDARD_LEVELS
+    )
     tree = _tree_builder(session, m) if m.levels else None
     seen: dict[str, int] = {}
     out = []
@@ -481,7 +484,7 @@ def _population(
     progress: Callable[[int], None] | None,
     errors: list[RowError],
 ) -> ImportReport:
-    known = set(session.scalars(select(AdminUnit.code)))
+    known = set(session.scalars(select(sqlmodel.col(AdminUnit.code))))
     seen: dict[tuple[str, int, int, str], int] = {}
     out = []
     for line, r in rows:
@@ -497,11 +500,11 @@ def _population(
         value = _as_int(errors, line, "value", (r.get("value") or "").strip(), 0)
         if len(errors) > before:
             continue
-        key = (unit, year, age, sex)  # type: ignore[assignment]
+        key = (unit, year, age, sex)
         if key in seen:
             errors.append(
                 RowError(line, "unit", unit, f"duplicate unit/year/age/sex: line {seen[key]}")
-            )  # type: ignore[index]
+            )
             continue
         seen[key] = line  # type: ignore[index]
         out.append({"unit": unit, "year": year, "age": age, "sex": sex, "value": value})

@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.auth.service import Principal
+from app.core.db import table_of
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.paging import decode_cursor, encode_cursor
 from app.core.types import utcnow
@@ -54,7 +56,7 @@ def subtree_filter(path_column: Any, path: str) -> Any:
 
 
 def unit_by_code(session: Session, code: str) -> AdminUnit | None:
-    return session.scalar(select(AdminUnit).where(AdminUnit.code == code))
+    return session.scalar(select(AdminUnit).where(col(AdminUnit.code) == code))
 
 
 def require_unit(session: Session, code: str, path: str = "unit") -> AdminUnit:
@@ -72,8 +74,10 @@ def _codes_for_paths(session: Session, paths: Iterable[str]) -> dict[int, str]:
     ids = {int(p) for path in paths for p in path.strip("/").split("/") if p}
     if not ids:
         return {}
-    rows = session.execute(select(AdminUnit.id, AdminUnit.code).where(AdminUnit.id.in_(ids)))  # type: ignore[union-attr]
-    return {i: c for i, c in rows}
+    rows = session.execute(
+        select(col(AdminUnit.id), col(AdminUnit.code)).where(col(AdminUnit.id).in_(ids))
+    )
+    return {i: c for i, c in rows}  # type: ignore[misc]  # primary keys are never NULL
 
 
 def _unit_public(unit: AdminUnit, codes: dict[int, str]) -> AdminUnitPublic:
@@ -111,11 +115,11 @@ def list_units(
             raise NotFound(f"No admin unit has the code {under!r}.")
         q = q.where(subtree_filter(AdminUnit.path, root.path))
     if level is not None:
-        q = q.where(AdminUnit.level == level)
+        q = q.where(col(AdminUnit.level) == level)
     if cursor:
         after = str(decode_cursor(cursor).get("p", ""))
-        q = q.where(AdminUnit.path > after)
-    rows = list(session.scalars(q.order_by(AdminUnit.path).limit(limit + 1)))
+        q = q.where(col(AdminUnit.path) > after)
+    rows = list(session.scalars(q.order_by(col(AdminUnit.path)).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = encode_cursor({"p": rows[-1].path}) if more else None
@@ -184,7 +188,7 @@ def upsert_units(
         if new_rows:
             ids = (
                 session.execute(
-                    insert(AdminUnit).returning(AdminUnit.id, sort_by_parameter_order=True),
+                    insert(AdminUnit).returning(col(AdminUnit.id), sort_by_parameter_order=True),
                     new_rows,
                 )
                 .scalars()
@@ -197,9 +201,10 @@ def upsert_units(
                 )
                 row["id"], row["path"] = new_id, f"{parent_path}{new_id}/"
                 paths.append({"b_id": new_id, "b_path": row["path"]})
+            units_table = table_of(AdminUnit)
             session.connection().execute(
-                update(AdminUnit.__table__)  # type: ignore[arg-type]
-                .where(AdminUnit.__table__.c.id == _bind("b_id"))  # type: ignore[attr-defined]
+                update(units_table)
+                .where(units_table.c.id == _bind("b_id"))
                 .values(path=_bind("b_path")),
                 paths,
             )
@@ -257,12 +262,14 @@ def upsert_schools(
     attributes}; units must exist. Unchanged rows write nothing."""
     units = {
         c: (i, p)
-        for c, i, p in session.execute(select(AdminUnit.code, AdminUnit.id, AdminUnit.path))
+        for c, i, p in session.execute(
+            select(col(AdminUnit.code), col(AdminUnit.id), col(AdminUnit.path))
+        )
     }
     existing = {
         row[0]: row[1:]
         for row in session.execute(
-            select(School.code, School.id, *[getattr(School, f) for f in _SCHOOL_FIELDS])
+            select(col(School.code), col(School.id), *[getattr(School, f) for f in _SCHOOL_FIELDS])
         )
     }
     counts = UpsertCounts()
@@ -300,13 +307,9 @@ def upsert_schools(
         for i in range(0, len(inserts), 5000):
             session.execute(insert(School), inserts[i : i + 5000])
     if updates:
-        t = School.__table__
+        t = table_of(School)
         session.connection().execute(
-            update(t)
-            .where(t.c.id == _bind("b_id"))
-            .values(  # type: ignore[attr-defined]
-                {f: _bind(f) for f in _SCHOOL_FIELDS}
-            ),
+            update(t).where(t.c.id == _bind("b_id")).values({f: _bind(f) for f in _SCHOOL_FIELDS}),
             [{"b_id": u["b_id"], **{f: u[f] for f in _SCHOOL_FIELDS}} for u in updates],
         )
     if progress:
@@ -322,10 +325,10 @@ def _school_public(school: School, unit_code: str) -> SchoolPublic:
         code=school.code,
         name=school.name,
         unit=unit_code,
-        ownership=school.ownership,  # type: ignore[arg-type]
+        ownership=school.ownership,
         locality=school.locality,
         levels=school.levels,
-        status=school.status,  # type: ignore[arg-type]
+        status=school.status,
         attributes=school.attributes,
     )
 
@@ -333,8 +336,8 @@ def _school_public(school: School, unit_code: str) -> SchoolPublic:
 def school_with_unit(session: Session, code: str) -> tuple[School, AdminUnit] | None:
     row = session.execute(
         select(School, AdminUnit)
-        .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
-        .where(School.code == code)
+        .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
+        .where(col(School.code) == code)
     ).first()
     return (row[0], row[1]) if row else None
 
@@ -378,15 +381,15 @@ def list_schools(
     """Schools within the caller's area (and below `unit` if given), ordered by code."""
     area = area_path(session, user, unit)
     q = (
-        select(School, AdminUnit.code)
-        .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
+        select(School, col(AdminUnit.code))
+        .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
         .where(subtree_filter(AdminUnit.path, area))
     )
     if status:
-        q = q.where(School.status == status)
+        q = q.where(col(School.status) == status)
     if cursor:
-        q = q.where(School.code > str(decode_cursor(cursor).get("c", "")))
-    rows = session.execute(q.order_by(School.code).limit(limit + 1)).all()
+        q = q.where(col(School.code) > str(decode_cursor(cursor).get("c", "")))
+    rows = session.execute(q.order_by(col(School.code)).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = encode_cursor({"c": rows[-1][0].code}) if more else None
@@ -401,7 +404,7 @@ def delete_school(session: Session, code: str) -> None:
     if found is None:
         raise NotFound(f"No school has the code {code!r}.")
     school, unit = found
-    if session.scalar(select(func.count()).where(CensusReturn.school_id == school.id)):
+    if session.scalar(select(func.count()).where(col(CensusReturn.school_id) == school.id)):
         raise Conflict(f"School {code!r} has returns; set its status to closed instead.")
     session.delete(school)
     session.flush()
@@ -424,7 +427,9 @@ def year_public(y: SchoolYear) -> SchoolYearPublic:
 
 
 def list_years(session: Session) -> list[SchoolYearPublic]:
-    return [year_public(y) for y in session.scalars(select(SchoolYear).order_by(SchoolYear.year))]
+    return [
+        year_public(y) for y in session.scalars(select(SchoolYear).order_by(col(SchoolYear.year)))
+    ]
 
 
 def get_year(session: Session, year: int) -> SchoolYearPublic:
@@ -441,7 +446,8 @@ def upsert_years(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCoun
     for r in rows:
         y = session.get(SchoolYear, r["year"])
         if y is None:
-            session.add(SchoolYear(year=r["year"], **{k: r.get(k) for k in keys}))
+            given: dict[str, Any] = {k: r.get(k) for k in keys}
+            session.add(SchoolYear(year=r["year"], **given))
             counts.created += 1
         elif any(getattr(y, k) != r.get(k) for k in keys):
             for k in keys:
@@ -466,7 +472,7 @@ def list_levels(session: Session) -> list[EducationLevelPublic]:
             duration=lv.duration,
             grades=lv.grades,
         )
-        for lv in session.scalars(select(EducationLevel).order_by(EducationLevel.sequence))
+        for lv in session.scalars(select(EducationLevel).order_by(col(EducationLevel.sequence)))
     ]
 
 
@@ -494,7 +500,10 @@ def upsert_levels(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCou
 
 def upsert_population(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCounts:
     """Set population figures given as {unit, year, age, sex, value} (unit = code)."""
-    units = {c: i for c, i in session.execute(select(AdminUnit.code, AdminUnit.id))}
+    units: dict[str, int] = {
+        c: i  # type: ignore[misc]  # primary keys are never NULL
+        for c, i in session.execute(select(col(AdminUnit.code), col(AdminUnit.id)))
+    }
     missing = sorted({r["unit"] for r in rows if r["unit"] not in units})
     if missing:
         raise InvalidInput(
@@ -510,8 +519,8 @@ def upsert_population(session: Session, rows: Sequence[dict[str, Any]]) -> Upser
         (p.admin_unit_id, p.year, p.age, p.sex): p.value
         for p in session.scalars(
             select(Population).where(
-                Population.admin_unit_id.in_(unit_ids), Population.year.in_(years)
-            )  # type: ignore[attr-defined]
+                col(Population.admin_unit_id).in_(unit_ids), col(Population.year).in_(years)
+            )
         )
     }
     counts = UpsertCounts()
@@ -531,14 +540,14 @@ def upsert_population(session: Session, rows: Sequence[dict[str, Any]]) -> Upser
     for i in range(0, len(inserts), 5000):
         session.execute(insert(Population), inserts[i : i + 5000])
     if updates:
-        t = Population.__table__
+        t = table_of(Population)
         session.connection().execute(
             update(t)
-            .where(  # type: ignore[arg-type]
+            .where(
                 (t.c.admin_unit_id == _bind("b_u"))
-                & (t.c.year == _bind("b_y"))  # type: ignore[attr-defined]
+                & (t.c.year == _bind("b_y"))
                 & (t.c.age == _bind("b_a"))
-                & (t.c.sex == _bind("b_s"))  # type: ignore[attr-defined]
+                & (t.c.sex == _bind("b_s"))
             )
             .values(value=_bind("b_v")),
             updates,
@@ -552,10 +561,10 @@ def population_for(session: Session, unit_code: str, year: int) -> list[dict[str
     if unit is None:
         raise NotFound(f"No admin unit has the code {unit_code!r}.")
     rows = session.execute(
-        select(Population.age, Population.sex, func.sum(Population.value))
-        .join(AdminUnit, AdminUnit.id == Population.admin_unit_id)
-        .where(subtree_filter(AdminUnit.path, unit.path), Population.year == year)
-        .group_by(Population.age, Population.sex)
-        .order_by(Population.age, Population.sex)
+        select(col(Population.age), col(Population.sex), func.sum(Population.value))
+        .join(AdminUnit, col(AdminUnit.id) == Population.admin_unit_id)
+        .where(subtree_filter(AdminUnit.path, unit.path), col(Population.year) == year)
+        .group_by(col(Population.age), col(Population.sex))
+        .order_by(col(Population.age), col(Population.sex))
     ).all()
     return [{"age": a, "sex": s, "value": int(v)} for a, s, v in rows]

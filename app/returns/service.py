@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.auth.models import User
 from app.auth.service import Principal
@@ -75,10 +76,10 @@ def apply_revisions(session: Session, revs: list[NewRevision]) -> list[int | Non
             row = session.execute(
                 update(CensusReturn)
                 .where(
-                    CensusReturn.form_code == rev.form,
-                    CensusReturn.year == rev.year,
-                    CensusReturn.school_id == rev.school_id,
-                    CensusReturn.revision == rev.base_revision,
+                    col(CensusReturn.form_code) == rev.form,
+                    col(CensusReturn.year) == rev.year,
+                    col(CensusReturn.school_id) == rev.school_id,
+                    col(CensusReturn.revision) == rev.base_revision,
                 )
                 .values(
                     revision=rev.base_revision + 1,
@@ -87,16 +88,16 @@ def apply_revisions(session: Session, revs: list[NewRevision]) -> list[int | Non
                     updated_at=rev.now,
                     updated_by=rev.user_id,
                 )
-                .returning(CensusReturn.id)
+                .returning(col(CensusReturn.id))
             ).first()
             if row is not None:
                 return_ids[i], numbers[i] = row[0], rev.base_revision + 1
-                from_status[i] = _last_status(session, row[0])
+                from_status[i] = _last_status(session, row[0])  # type: ignore[arg-type]  # RETURNING a primary key
     first = [i for i, rev in enumerate(revs) if rev.base_revision == 0]
     if first:
         ids = (
             session.execute(
-                insert(CensusReturn).returning(CensusReturn.id, sort_by_parameter_order=True),
+                insert(CensusReturn).returning(col(CensusReturn.id), sort_by_parameter_order=True),
                 [
                     {
                         "form_code": revs[i].form,
@@ -120,8 +121,9 @@ def apply_revisions(session: Session, revs: list[NewRevision]) -> list[int | Non
     if done:
         session.execute(
             insert(ReturnRevision),
-            [_revision_row(revs[i], return_ids[i], numbers[i]) for i in done],
-        )  # type: ignore[arg-type]
+            # Both are set together for every revision in `done`.
+            [_revision_row(revs[i], return_ids[i], numbers[i]) for i in done],  # type: ignore[arg-type]
+        )
         session.execute(
             insert(ReturnStatusChange),
             [
@@ -160,10 +162,10 @@ def _revision_row(rev: NewRevision, return_id: int, number: int) -> dict[str, An
 
 def _last_status(session: Session, return_id: int) -> str | None:
     return session.scalar(
-        select(ReturnStatusChange.to_status)
-        .where(ReturnStatusChange.return_id == return_id)
-        .order_by(ReturnStatusChange.id.desc())
-        .limit(1)  # type: ignore[union-attr]
+        select(col(ReturnStatusChange.to_status))
+        .where(col(ReturnStatusChange.return_id) == return_id)
+        .order_by(col(ReturnStatusChange.id).desc())
+        .limit(1)
     )
 
 
@@ -172,8 +174,11 @@ def _usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
     if not ids_:
         return {}
     return {
-        i: n for i, n in session.execute(select(User.id, User.username).where(User.id.in_(ids_)))
-    }  # type: ignore[union-attr]
+        i: n  # type: ignore[misc]  # primary keys are never NULL
+        for i, n in session.execute(
+            select(col(User.id), col(User.username)).where(col(User.id).in_(ids_))
+        )
+    }
 
 
 def _comments(session: Session, return_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -181,12 +186,13 @@ def _comments(session: Session, return_ids: list[int]) -> dict[int, list[dict[st
     if not return_ids:
         return out
     rows = session.execute(
-        select(ReturnStatusChange, User.username)
-        .outerjoin(User, User.id == ReturnStatusChange.user_id)
+        select(ReturnStatusChange, col(User.username))
+        .outerjoin(User, col(User.id) == ReturnStatusChange.user_id)
         .where(
-            ReturnStatusChange.return_id.in_(return_ids), ReturnStatusChange.comment.is_not(None)
-        )  # type: ignore[union-attr]
-        .order_by(ReturnStatusChange.id)
+            col(ReturnStatusChange.return_id).in_(return_ids),
+            col(ReturnStatusChange.comment).is_not(None),
+        )
+        .order_by(col(ReturnStatusChange.id))
     ).all()
     for ch, name in rows:
         out[ch.return_id].append(
@@ -208,25 +214,29 @@ def returns_public(
     if not keys:
         return {}
     conds = [
-        and_(CensusReturn.form_code == f, CensusReturn.year == y, CensusReturn.school_id == s)
+        and_(
+            col(CensusReturn.form_code) == f,
+            col(CensusReturn.year) == y,
+            col(CensusReturn.school_id) == s,
+        )
         for f, y, s in keys
     ]
     out: dict[tuple[str, int, int], ReturnPublic] = {}
     for i in range(0, len(conds), 200):
         rows = session.execute(
-            select(CensusReturn, ReturnRevision, School.code)
+            select(CensusReturn, ReturnRevision, col(School.code))
             .join(
                 ReturnRevision,
                 and_(
-                    ReturnRevision.return_id == CensusReturn.id,
-                    ReturnRevision.revision == CensusReturn.revision,
+                    col(ReturnRevision.return_id) == CensusReturn.id,
+                    col(ReturnRevision.revision) == CensusReturn.revision,
                 ),
             )
-            .join(School, School.id == CensusReturn.school_id)
+            .join(School, col(School.id) == CensusReturn.school_id)
             .where(or_(*conds[i : i + 200]))
         ).all()
         names = _usernames(session, {r.updated_by for r, _, _ in rows})
-        comments = _comments(session, [r.id for r, _, _ in rows])
+        comments = _comments(session, [r.id for r, _, _ in rows])  # type: ignore[misc]  # loaded rows have ids
         for ret, rev, code in rows:
             out[(ret.form_code, ret.year, ret.school_id)] = ReturnPublic(
                 form=ret.form_code,
@@ -236,11 +246,11 @@ def returns_public(
                 revision=ret.revision,
                 status=ret.status,
                 values=rev.values,
-                errors=rev.errors,  # type: ignore[arg-type]
+                errors=rev.errors,
                 warnings=rev.warnings,
-                updated_at=ret.updated_at,  # type: ignore[arg-type]
+                updated_at=ret.updated_at,
                 updated_by=names.get(ret.updated_by) if ret.updated_by else None,
-                comments=comments.get(ret.id, []),
+                comments=comments.get(ret.id, []),  # type: ignore[arg-type]  # loaded rows have ids
             )
     return out
 
@@ -263,9 +273,9 @@ def get_history(
     s, _unit = school_in_area(session, user, school)
     ret = session.scalar(
         select(CensusReturn).where(
-            CensusReturn.form_code == form,
-            CensusReturn.year == year,
-            CensusReturn.school_id == s.id,
+            col(CensusReturn.form_code) == form,
+            col(CensusReturn.year) == year,
+            col(CensusReturn.school_id) == s.id,
         )
     )
     if ret is None:
@@ -273,15 +283,15 @@ def get_history(
     revs = list(
         session.scalars(
             select(ReturnRevision)
-            .where(ReturnRevision.return_id == ret.id)
-            .order_by(ReturnRevision.revision)
+            .where(col(ReturnRevision.return_id) == ret.id)
+            .order_by(col(ReturnRevision.revision))
         )
     )
     changes = list(
         session.scalars(
             select(ReturnStatusChange)
-            .where(ReturnStatusChange.return_id == ret.id)
-            .order_by(ReturnStatusChange.id)
+            .where(col(ReturnStatusChange.return_id) == ret.id)
+            .order_by(col(ReturnStatusChange.id))
         )
     )
     names = _usernames(session, {r.user_id for r in revs} | {c.user_id for c in changes})
@@ -297,7 +307,7 @@ def get_history(
                 values=r.values,
                 errors=r.errors,
                 warnings=r.warnings,
-                user=names.get(r.user_id) if r.user_id else None,  # type: ignore[arg-type]
+                user=names.get(r.user_id) if r.user_id else None,
                 device_id=r.device_id,
                 push_id=r.push_id,
                 captured_at=r.captured_at,
@@ -332,20 +342,20 @@ def list_returns(
     """Returns within the caller's area, filtered, in a stable order."""
     area = area_path(session, user, unit)
     q = (
-        select(CensusReturn, School.code, AdminUnit.code)
-        .join(School, School.id == CensusReturn.school_id)
-        .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
+        select(CensusReturn, col(School.code), col(AdminUnit.code))
+        .join(School, col(School.id) == CensusReturn.school_id)
+        .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
         .where(subtree_filter(AdminUnit.path, area))
     )
     if form:
-        q = q.where(CensusReturn.form_code == form)
+        q = q.where(col(CensusReturn.form_code) == form)
     if year is not None:
-        q = q.where(CensusReturn.year == year)
+        q = q.where(col(CensusReturn.year) == year)
     if status:
-        q = q.where(CensusReturn.status == status)
+        q = q.where(col(CensusReturn.status) == status)
     if cursor:
-        q = q.where(CensusReturn.id > int(decode_cursor(cursor).get("i", 0)))
-    rows = session.execute(q.order_by(CensusReturn.id).limit(limit + 1)).all()
+        q = q.where(col(CensusReturn.id) > int(decode_cursor(cursor).get("i", 0)))
+    rows = session.execute(q.order_by(col(CensusReturn.id)).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return ReturnPage(

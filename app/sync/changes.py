@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.sync.models import SyncChange, SyncCounter
 
@@ -27,9 +28,9 @@ def _take_sequence(session: Session, count: int) -> int:
     until commit, so writers publish their numbers in commit order (pull never skips one)."""
     new_value = session.execute(
         update(SyncCounter)
-        .where(SyncCounter.name == COUNTER)
+        .where(col(SyncCounter.name) == COUNTER)
         .values(value=SyncCounter.value + count)
-        .returning(SyncCounter.value)
+        .returning(col(SyncCounter.value))
     ).scalar_one()
     return int(new_value) - count + 1
 
@@ -69,4 +70,6 @@ def record_changes(session: Session, changes: Iterable[Change]) -> int:
 
 def last_sequence(session: Session) -> int:
     """The newest sequence number handed out (0 before any change)."""
-    return int(session.scalar(select(SyncCounter.value).where(SyncCounter.name == COUNTER)) or 0)
+    return int(
+        session.scalar(select(col(SyncCounter.value)).where(col(SyncCounter.name) == COUNTER)) or 0
+    )

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.returns.schemas import Finding, ReturnPublic
 
-PUSH_EXAMPLE = {
+PUSH_EXAMPLE: dict[str, Any] = {
     "device_id": "laptop-dde-nord-1",
     "items": [
         {

@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.auth.service import Principal
 from app.core.errors import Gone
@@ -44,7 +45,7 @@ def _finding(code: str, message: str, path: str = "") -> dict[str, Any]:
 
 
 def _rejected(item_id: str | None, *errors: dict[str, Any]) -> PushResult:
-    return PushResult(id=item_id, status="rejected", errors=list(errors))  # type: ignore[arg-type]
+    return PushResult(id=item_id, status="rejected", errors=list(errors))
 
 
 @dataclass
@@ -60,28 +61,28 @@ class _Known:
 
 def _prefetch(session: Session, items: Sequence[PushItem]) -> _Known:
     codes = {i.school for i in items}
-    schools = {
-        c: (sid, path)
+    schools: dict[str, tuple[int, str]] = {
+        c: (sid, path)  # type: ignore[misc]  # primary keys are never NULL
         for c, sid, path in session.execute(
-            select(School.code, School.id, AdminUnit.path)
-            .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
-            .where(School.code.in_(codes))
+            select(col(School.code), col(School.id), col(AdminUnit.path))
+            .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
+            .where(col(School.code).in_(codes))
         )
-    }  # type: ignore[attr-defined]
+    }
     years = {y.year: y for y in session.scalars(select(SchoolYear))}
     pushed = {
         pid: (h, rev, st, e, w)
         for pid, h, rev, st, e, w in session.execute(
             select(
-                ReturnRevision.push_id,
-                ReturnRevision.content_hash,
-                ReturnRevision.revision,
-                ReturnRevision.status,
-                ReturnRevision.errors,
-                ReturnRevision.warnings,
-            ).where(ReturnRevision.push_id.in_([i.id for i in items]))
+                col(ReturnRevision.push_id),
+                col(ReturnRevision.content_hash),
+                col(ReturnRevision.revision),
+                col(ReturnRevision.status),
+                col(ReturnRevision.errors),
+                col(ReturnRevision.warnings),
+            ).where(col(ReturnRevision.push_id).in_([i.id for i in items]))
         )
-    }  # type: ignore[union-attr]
+    }
     keys = {(i.form, i.year, schools[i.school][0]) for i in items if i.school in schools}
     current: dict[tuple[str, int, int], int] = {}
     previous: dict[tuple[str, int, int], dict[str, Any]] = {}
@@ -92,30 +93,33 @@ def _prefetch(session: Session, items: Sequence[PushItem]) -> _Known:
         wanted_years = {k[1] for k in keys} | {k[1] - 1 for k in keys}
         rows = session.execute(
             select(
-                CensusReturn.id,
-                CensusReturn.form_code,
-                CensusReturn.year,
-                CensusReturn.school_id,
-                CensusReturn.revision,
-            ).where(CensusReturn.school_id.in_(school_ids), CensusReturn.year.in_(wanted_years))  # type: ignore[attr-defined]
+                col(CensusReturn.id),
+                col(CensusReturn.form_code),
+                col(CensusReturn.year),
+                col(CensusReturn.school_id),
+                col(CensusReturn.revision),
+            ).where(
+                col(CensusReturn.school_id).in_(school_ids),
+                col(CensusReturn.year).in_(wanted_years),
+            )
         ).all()
         last_year: dict[int, tuple[str, int, int]] = {}
         for rid, f, y, sid, rev in rows:
             if (f, y, sid) in keys:
                 current[(f, y, sid)] = rev
             if (f, y + 1, sid) in keys:
-                last_year[rid] = (f, y + 1, sid)
+                last_year[rid] = (f, y + 1, sid)  # type: ignore[index]  # a primary key
         if last_year:
             for rid, values in session.execute(
-                select(ReturnRevision.return_id, ReturnRevision.values)
+                select(col(ReturnRevision.return_id), col(ReturnRevision.values))
                 .join(
                     CensusReturn,
                     and_(
-                        ReturnRevision.return_id == CensusReturn.id,
-                        ReturnRevision.revision == CensusReturn.revision,
+                        col(ReturnRevision.return_id) == CensusReturn.id,
+                        col(ReturnRevision.revision) == CensusReturn.revision,
                     ),
                 )
-                .where(CensusReturn.id.in_(last_year))  # type: ignore[union-attr]
+                .where(col(CensusReturn.id).in_(last_year))
             ):
                 previous[last_year[rid]] = values
     return _Known(schools, years, pushed, current, previous)
@@ -133,12 +137,12 @@ def _pushed_again(
             return_status=status,
             errors=errors,
             warnings=warnings,
-        )  # type: ignore[arg-type]
+        )
     return PushResult(
         id=item_id,
         status="conflict",
         errors=[
-            _finding(  # type: ignore[list-item]
+            _finding(
                 "ID_REUSED",
                 f"Change id {item_id} was already used for other content (revision {rev}); "
                 "make a new id for a new change.",
@@ -243,12 +247,12 @@ def apply_push(session: Session, batch: PreparedPush) -> list[PushResult]:
         prepared = _prepare(ctx, item)
         results[n] = prepared if isinstance(prepared, PushResult) else _apply_alone(ctx, prepared)
     conflicted: dict[int, tuple[str, int, int]] = {}
-    for n, result in enumerate(results):
+    for n, outcome in enumerate(results):
         item_school = raw_items[n].get("school") if isinstance(raw_items[n], dict) else None
         if (
-            result is not None
-            and result.status == "conflict"
-            and not result.errors
+            outcome is not None
+            and outcome.status == "conflict"
+            and not outcome.errors
             and item_school in known.schools
         ):
             conflicted[n] = (
@@ -358,7 +362,7 @@ def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
     if checked.structure_errors:
         return PushResult(
             id=item.id, status="rejected", errors=[f.as_dict() for f in checked.structure_errors]
-        )  # type: ignore[misc]
+        )
     errors = [f.as_dict() for f in checked.rule_errors]
     rev = NewRevision(
         form=item.form,
@@ -394,7 +398,7 @@ def _applied(ctx: _Context, p: _Pending, number: int) -> PushResult:
         return_status=rev.status,
         errors=rev.errors,
         warnings=rev.warnings,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _apply_together(ctx: _Context, pending: list[_Pending]) -> list[PushResult]:
@@ -433,15 +437,15 @@ def _conflict_unless_pushed(ctx: _Context, item_id: str, digest: str) -> PushRes
     was committed before it, so this read catches what the batch's first reads missed."""
     again = ctx.session.execute(
         select(
-            ReturnRevision.content_hash,
-            ReturnRevision.revision,
-            ReturnRevision.status,
-            ReturnRevision.errors,
-            ReturnRevision.warnings,
-        ).where(ReturnRevision.push_id == item_id)
+            col(ReturnRevision.content_hash),
+            col(ReturnRevision.revision),
+            col(ReturnRevision.status),
+            col(ReturnRevision.errors),
+            col(ReturnRevision.warnings),
+        ).where(col(ReturnRevision.push_id) == item_id)
     ).first()
     if again is not None:
-        return _pushed_again(item_id, digest, tuple(again))  # type: ignore[arg-type]
+        return _pushed_again(item_id, digest, tuple(again))
     return PushResult(id=item_id, status="conflict")
 
 
@@ -462,7 +466,7 @@ def _touch_device(
 
 
 def _epoch(session: Session) -> str:
-    return session.scalar(select(ServerMeta.value).where(ServerMeta.key == "epoch")) or ""
+    return session.scalar(select(col(ServerMeta.value)).where(col(ServerMeta.key) == "epoch")) or ""
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -489,18 +493,18 @@ def pull(
                 "cursor is not ours); pull again without a cursor."
             )
     visible = or_(
-        SyncChange.unit_path.is_(None),  # type: ignore[union-attr]
+        col(SyncChange.unit_path).is_(None),
         subtree_filter(SyncChange.unit_path, user.unit_path),
         and_(
-            SyncChange.entity_type == "admin_unit",
-            SyncChange.unit_path.in_(_ancestor_paths(user.unit_path)),
-        ),  # type: ignore[union-attr]
+            col(SyncChange.entity_type) == "admin_unit",
+            col(SyncChange.unit_path).in_(_ancestor_paths(user.unit_path)),
+        ),
     )
     rows = list(
         session.scalars(
             select(SyncChange)
-            .where(SyncChange.seq > after, visible)
-            .order_by(SyncChange.seq)
+            .where(col(SyncChange.seq) > after, visible)
+            .order_by(col(SyncChange.seq))
             .limit(limit + 1)
         )
     )
@@ -521,16 +525,16 @@ def _materialise(session: Session, rows: list[SyncChange]) -> list[ChangeOut]:
     data: dict[tuple[str, str], dict[str, Any]] = {}
     if "admin_unit" in wanted:
         units = list(
-            session.scalars(select(AdminUnit).where(AdminUnit.code.in_(wanted["admin_unit"])))
-        )  # type: ignore[attr-defined]
+            session.scalars(select(AdminUnit).where(col(AdminUnit.code).in_(wanted["admin_unit"])))
+        )
         for u in units_public(session, units):
             data[("admin_unit", u.code)] = u.model_dump(mode="json")
     if "school" in wanted:
         for s, ucode in session.execute(
-            select(School, AdminUnit.code)
-            .join(AdminUnit, AdminUnit.id == School.admin_unit_id)
-            .where(School.code.in_(wanted["school"]))
-        ):  # type: ignore[attr-defined]
+            select(School, col(AdminUnit.code))
+            .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
+            .where(col(School.code).in_(wanted["school"]))
+        ):
             data[("school", s.code)] = {
                 "code": s.code,
                 "name": s.name,
@@ -543,8 +547,10 @@ def _materialise(session: Session, rows: list[SyncChange]) -> list[ChangeOut]:
             }
     if "school_year" in wanted:
         for y in session.scalars(
-            select(SchoolYear).where(SchoolYear.year.in_([int(k) for k in wanted["school_year"]]))
-        ):  # type: ignore[attr-defined]
+            select(SchoolYear).where(
+                col(SchoolYear.year).in_([int(k) for k in wanted["school_year"]])
+            )
+        ):
             data[("school_year", str(y.year))] = year_public(y).model_dump(mode="json")
     if "form" in wanted:
         for key in wanted["form"]:
@@ -554,12 +560,14 @@ def _materialise(session: Session, rows: list[SyncChange]) -> list[ChangeOut]:
                 data[("form", key)] = row.definition
     if "return" in wanted:
         parsed = [k.split("/") for k in wanted["return"]]
-        ids = {
-            c: i
+        ids: dict[str, int] = {
+            c: i  # type: ignore[misc]  # primary keys are never NULL
             for c, i in session.execute(
-                select(School.code, School.id).where(School.code.in_({p[2] for p in parsed}))
+                select(col(School.code), col(School.id)).where(
+                    col(School.code).in_({p[2] for p in parsed})
+                )
             )
-        }  # type: ignore[attr-defined]
+        }
         found: dict[tuple[str, int, int], ReturnPublic] = returns_public(
             session, [(f, int(y), ids[s]) for f, y, s in parsed if s in ids]
         )
@@ -571,9 +579,7 @@ def _materialise(session: Session, rows: list[SyncChange]) -> list[ChangeOut]:
         out.append(
             ChangeOut(
                 type=r.entity_type,
-                op=r.op
-                if payload is not None or r.op == "delete"  # type: ignore[arg-type]
-                else "delete",
+                op=r.op if payload is not None or r.op == "delete" else "delete",
                 key=r.entity_key,
                 data=payload,
             )
@@ -591,9 +597,9 @@ def record_pull(factory: Any, device_id: str, user_id: int) -> None:
 def oldest_device_sync(session: Session) -> float | None:
     """Seconds since the least recently pushing device last pushed (None: no devices)."""
     oldest = session.scalar(
-        select(Device.last_push_at)
-        .where(Device.last_push_at.is_not(None))  # type: ignore[union-attr]
-        .order_by(Device.last_push_at)
+        select(col(Device.last_push_at))
+        .where(col(Device.last_push_at).is_not(None))
+        .order_by(col(Device.last_push_at))
         .limit(1)
     )
     return (utcnow() - oldest).total_seconds() if oldest else None
