@@ -189,6 +189,10 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
             responses = op.setdefault("responses", {})
             if op.get("parameters") or op.get("requestBody"):
                 responses.setdefault("422", {"description": PROBLEM_DESCRIPTIONS[422]})
+            if op.get("requestBody"):
+                responses.setdefault("400", {"description": "The body is not valid JSON."})
+            if "{" in path:
+                responses.setdefault("404", {"description": PROBLEM_DESCRIPTIONS[404]})
             if op.get("security"):
                 responses.setdefault("401", {"description": PROBLEM_DESCRIPTIONS[401]})
             if path.startswith("/api/") or path == "/ready":
@@ -400,8 +404,10 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(DataError)
-    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
-        log.warning("unstorable value on %s %s: %s", request.method, request.url.path, exc.orig)
+    @app.exception_handler(OverflowError)  # SQLite's driver raises it for integers ≥ 2**63
+    async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+        cause = exc.orig if isinstance(exc, DataError) else exc
+        log.warning("unstorable value on %s %s: %s", request.method, request.url.path, cause)
         return problem(
             422,
             "Invalid input",

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.auth.deps import CurrentUser
+from app.core.bounds import PathVersion
 from app.core.deps import SessionDep
 from app.forms import service
 from app.forms.schemas import form_responses
@@ -22,5 +23,7 @@ def list_forms(session: SessionDep, _user: CurrentUser) -> list[dict[str, Any]]:
     summary="One version of one form definition",
     responses=form_responses(many=False),
 )
-def get_form(code: str, version: int, session: SessionDep, _user: CurrentUser) -> dict[str, Any]:
+def get_form(
+    code: str, version: PathVersion, session: SessionDep, _user: CurrentUser
+) -> dict[str, Any]:
     return service.get_form_row(session, code, version).definition

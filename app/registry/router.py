@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import AdminUser, CurrentUser
+from app.core.bounds import PathYear, QueryYear
 from app.core.deps import SessionDep, WriteSessionDep
 from app.core.errors import problem_responses
 from app.registry import service
@@ -44,7 +45,9 @@ def list_admin_units(
     under: Annotated[
         str | None, Query(description="Only this unit and everything below it.", examples=["HT-NO"])
     ] = None,
-    level: Annotated[int | None, Query(ge=0, description="Only units at this level.")] = None,
+    level: Annotated[
+        int | None, Query(ge=0, le=100, description="Only units at this level.")
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[AdminUnitPublic]:
@@ -162,7 +165,7 @@ def list_school_years(session: SessionDep, _user: CurrentUser) -> list[SchoolYea
     summary="One school year",
     responses=problem_responses(404, s404="No such school year."),
 )
-def get_school_year(year: int, session: SessionDep, _user: CurrentUser) -> SchoolYearPublic:
+def get_school_year(year: PathYear, session: SessionDep, _user: CurrentUser) -> SchoolYearPublic:
     return service.get_year(session, year)
 
 
@@ -173,7 +176,7 @@ def get_school_year(year: int, session: SessionDep, _user: CurrentUser) -> Schoo
     responses=ADMINS_ONLY,
 )
 def put_school_year(
-    year: int, body: SchoolYearBase, session: WriteSessionDep, _admin: AdminUser
+    year: PathYear, body: SchoolYearBase, session: WriteSessionDep, _admin: AdminUser
 ) -> SchoolYearPublic:
     service.upsert_years(session, [{"year": year, **body.model_dump()}])
     session.commit()
@@ -218,7 +221,7 @@ def get_population(
     session: SessionDep,
     user: CurrentUser,
     unit: Annotated[str, Query(examples=["HT-NO"])],
-    year: Annotated[int, Query(examples=[2025])],
+    year: QueryYear,
 ) -> PopulationPublic:
     service.area_path(session, user, unit)  # 404 unknown, 403 outside the caller's area
     rows = service.population_for(session, unit, year)

@@ -6,6 +6,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.core.bounds import Count, Year
+
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
 
 
@@ -179,7 +181,7 @@ class EducationLevelBase(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [EDUCATION_LEVEL_EXAMPLE]})
 
     name: str = Field(examples=["Primary"])
-    sequence: int = Field(ge=0, description="Order of the level (0 = first).")
+    sequence: int = Field(ge=0, le=1000, description="Order of the level (0 = first).")
     entrance_age: int = Field(ge=0, le=30, examples=[6])
     duration: int = Field(ge=1, le=15, examples=[6])
     grades: list[str] = Field(min_length=1, examples=[["P1", "P2", "P3", "P4", "P5", "P6"]])
@@ -201,10 +203,10 @@ class EducationLevelPublic(EducationLevelBase):
 
 class PopulationRow(BaseModel):
     unit: str = Field(examples=["HT-NO-LIM"])
-    year: int = Field(examples=[2025])
+    year: Year
     age: int = Field(ge=0, le=120, examples=[6])
     sex: str = Field(pattern="^[FM]$", examples=["F"])
-    value: int = Field(ge=0, examples=[1520])
+    value: Count = Field(examples=[1520])
 
 
 class PopulationUpsert(BaseModel):

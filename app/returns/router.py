@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.auth.deps import CurrentUser
+from app.core.bounds import YEAR_MAX, YEAR_MIN, PathYear
 from app.core.deps import SessionDep
 from app.core.errors import problem_responses
 from app.returns import service
@@ -35,7 +36,7 @@ def list_returns(
     session: SessionDep,
     user: CurrentUser,
     form: Annotated[str | None, Query(examples=["annual_school_census"])] = None,
-    year: Annotated[int | None, Query(examples=[2025])] = None,
+    year: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX, examples=[2025])] = None,
     unit: Annotated[str | None, Query(description="Only schools in this unit and below.")] = None,
     status: Annotated[
         str | None, Query(pattern="^(submitted|invalid|returned|approved|locked)$")
@@ -55,7 +56,7 @@ def list_returns(
     responses=ONE_RETURN,
 )
 def get_return(
-    form: str, year: int, school: str, session: SessionDep, user: CurrentUser
+    form: str, year: PathYear, school: str, session: SessionDep, user: CurrentUser
 ) -> ReturnPublic:
     return service.get_return(session, user, form, year, school)
 
@@ -67,6 +68,6 @@ def get_return(
     responses=ONE_RETURN,
 )
 def get_history(
-    form: str, year: int, school: str, session: SessionDep, user: CurrentUser
+    form: str, year: PathYear, school: str, session: SessionDep, user: CurrentUser
 ) -> HistoryPublic:
     return service.get_history(session, user, form, year, school)
