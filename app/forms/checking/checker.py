@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from app.forms.checking.definition import PAIR_OPS, FormDefinition, Rule, text_in
@@ -431,11 +432,20 @@ class CompiledForm:
             elif not pos and not filters:
                 agg[()] = sum(data.values())
             else:
-                for cell_key, value in data.items():
-                    if filters and not all(cell_key[i] in opts for i, opts in filters):
-                        continue
-                    combo = tuple([cell_key[i] for i in pos])
-                    agg[combo] = agg.get(combo, 0) + value
+                combo_of = _key_getter(pos)
+                get = agg.get
+                if filters:
+                    for cell_key, value in data.items():
+                        for i, opts in filters:
+                            if cell_key[i] not in opts:
+                                break
+                        else:
+                            combo = combo_of(cell_key)
+                            agg[combo] = get(combo, 0) + value
+                else:
+                    for cell_key, value in data.items():
+                        combo = combo_of(cell_key)
+                        agg[combo] = get(combo, 0) + value
         cache[spec_id] = agg
         return agg
 
@@ -630,11 +640,18 @@ def _make_test(rp: _RulePlan) -> Callable[[list[Any], str], str | None]:
         }[rule.op]
         exclusive = rule.op == "exclusive_pair"
 
+        def present(vals: list[Any], idx: tuple[int, ...]) -> bool:
+            # A plain loop: any() over a generator costs a generator object per call.
+            for i in idx:  # noqa: SIM110
+                if vals[i] is not None:
+                    return True
+            return False
+
         def pair(vals: list[Any], lang: str) -> str | None:
             if not when_holds(vals):
                 return None
-            lp = any(vals[i] is not None for i in left_idx)
-            rpres = any(vals[i] is not None for i in right_idx)
+            lp = present(vals, left_idx)
+            rpres = present(vals, right_idx)
             if not fails(lp, rpres):
                 return None
             if exclusive:
@@ -699,6 +716,16 @@ def _compile(node: Node, index: dict[Ref, int]) -> Fn:
         return None if y == 0 else x / y
 
     return binop
+
+
+def _key_getter(pos: tuple[int, ...]) -> Callable[[tuple[str, ...]], tuple[str, ...]]:
+    """The part of a cell key a rule groups by, as a tuple (itemgetter does it in C)."""
+    if not pos:
+        return lambda key: ()
+    if len(pos) == 1:
+        (p,) = pos
+        return lambda key: (key[p],)
+    return itemgetter(*pos)
 
 
 def _key_maker(
