@@ -168,6 +168,16 @@ def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, di
     }
 
 
+# Lists narrowed by `unit` to a part of the caller's area (schools, returns).
+AREA_FILTERED_LIST = problem_responses(
+    400,
+    403,
+    404,
+    s403="`unit` lies outside your area.",
+    s404="No admin unit has the code given as `unit`.",
+)
+
+
 def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
     """Make the OpenAPI document tell the truth about errors, in one place:
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from app.auth.deps import AdminUser, CurrentUser
 from app.core.bounds import PathYear, QueryYear
 from app.core.deps import SessionDep, WriteSessionDep
-from app.core.errors import problem_responses
+from app.core.errors import AREA_FILTERED_LIST, problem_responses
 from app.registry import service
 from app.registry.schemas import (
     AdminUnitPublic,
@@ -83,13 +83,7 @@ def put_admin_unit(
     "/schools",
     response_model=Page[SchoolPublic],
     summary="List schools in your area",
-    responses=problem_responses(
-        400,
-        403,
-        404,
-        s403="`unit` lies outside your area.",
-        s404="No admin unit has the code given as `unit`.",
-    ),
+    responses=AREA_FILTERED_LIST,
 )
 def list_schools(
     session: SessionDep,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from app.auth.deps import CurrentUser
 from app.core.bounds import YEAR_MAX, YEAR_MIN, PathYear
 from app.core.deps import SessionDep
-from app.core.errors import problem_responses
+from app.core.errors import AREA_FILTERED_LIST, problem_responses
 from app.returns import service
 from app.returns.schemas import HistoryPublic, ReturnPage, ReturnPublic
 
@@ -24,13 +24,7 @@ ONE_RETURN = problem_responses(
     "",
     response_model=ReturnPage,
     summary="Returns in your area, filtered and paged",
-    responses=problem_responses(
-        400,
-        403,
-        404,
-        s403="`unit` lies outside your area.",
-        s404="No admin unit has the code given as `unit`.",
-    ),
+    responses=AREA_FILTERED_LIST,
 )
 def list_returns(
     session: SessionDep,

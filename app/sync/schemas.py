@@ -6,7 +6,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.bounds import MAX_INT
-from app.returns.schemas import Finding, ReturnPublic
+from app.registry.schemas import SCHOOL_EXAMPLE
+from app.returns.schemas import RETURN_EXAMPLE, Finding, ReturnPublic
 
 PUSH_EXAMPLE: dict[str, Any] = {
     "device_id": "laptop-dde-nord-1",
@@ -134,44 +135,14 @@ class PullResponse(BaseModel):
                         {
                             "type": "school",
                             "op": "upsert",
-                            "key": "HT-NO-0412",
-                            "data": {
-                                "code": "HT-NO-0412",
-                                "name": "École nationale de Limonade",
-                                "unit": "HT-NO-LIM",
-                                "ownership": "public",
-                                "locality": "rural",
-                                "levels": ["primary"],
-                                "status": "open",
-                                "attributes": {},
-                            },
+                            "key": SCHOOL_EXAMPLE["code"],
+                            "data": SCHOOL_EXAMPLE,
                         },
                         {
                             "type": "return",
                             "op": "upsert",
                             "key": "annual_school_census/2025/HT-NO-0412",
-                            "data": {
-                                "form": "annual_school_census",
-                                "form_version": 1,
-                                "year": 2025,
-                                "school": "HT-NO-0412",
-                                "revision": 2,
-                                "status": "returned",
-                                "values": {"has_electricity": True},
-                                "errors": [],
-                                "warnings": [],
-                                "comments": [
-                                    {
-                                        "revision": 2,
-                                        "status": "returned",
-                                        "comment": "P3 girls look doubled; check the register.",
-                                        "user": "reviewer",
-                                        "at": "2026-03-04T09:00:00+00:00",
-                                    }
-                                ],
-                                "updated_at": "2026-03-03T08:00:00+00:00",
-                                "updated_by": "clerk",
-                            },
+                            "data": RETURN_EXAMPLE,
                         },
                         {"type": "school", "op": "delete", "key": "HT-NO-0999", "data": None},
                     ],
