@@ -34,6 +34,7 @@ from app.returns.service import (
 )
 from app.sync import metrics
 from app.sync.changes import Change, last_sequence, record_changes
+from app.sync.messages import push_message
 from app.sync.models import Device, ServerMeta, SyncChange
 from app.sync.schemas import ChangeOut, PushItem, PushResult
 
@@ -41,7 +42,15 @@ log = logging.getLogger("emis.sync")
 
 
 def _finding(code: str, message: str, path: str = "") -> dict[str, Any]:
+    """An error finding of the push itself (the check engine makes the others)."""
     return {"code": code, "path": path, "message": message, "severity": "error"}
+
+
+def _invalid_field(path: str, detail: str, lang: str) -> dict[str, Any]:
+    """A field pydantic refused; its own detail stays in English, the frame is translated."""
+    return _finding(
+        "INVALID_ITEM", push_message("INVALID_ITEM", lang, field=path, detail=detail), path
+    )
 
 
 def _rejected(item_id: str | None, *errors: dict[str, Any]) -> PushResult:
@@ -126,7 +135,7 @@ def _prefetch(session: Session, items: Sequence[PushItem]) -> _Known:
 
 
 def _pushed_again(
-    item_id: str, digest: str, known: tuple[str, int, str, list[Any], list[Any]]
+    item_id: str, digest: str, known: tuple[str, int, str, list[Any], list[Any]], lang: str
 ) -> PushResult:
     h, rev, status, errors, warnings = known
     if h == digest:
@@ -142,12 +151,7 @@ def _pushed_again(
         id=item_id,
         status="conflict",
         errors=[
-            _finding(
-                "ID_REUSED",
-                f"Change id {item_id} was already used for other content (revision {rev}); "
-                "make a new id for a new change.",
-                "id",
-            )
+            _finding("ID_REUSED", push_message("ID_REUSED", lang, id=item_id, revision=rev), "id")
         ],
     )
 
@@ -199,7 +203,9 @@ def prepare_push(
     items: list[tuple[int, PushItem]] = []
     for n, raw in enumerate(raw_items):
         if not isinstance(raw, dict):
-            results[n] = _rejected(None, _finding("INVALID_ITEM", "an item must be an object", ""))
+            results[n] = _rejected(
+                None, _finding("INVALID_ITEM", push_message("NOT_AN_ITEM", lang), "")
+            )
             continue
         try:
             items.append((n, PushItem.model_validate(raw)))
@@ -208,7 +214,7 @@ def prepare_push(
             results[n] = _rejected(
                 item_id,
                 *[
-                    _finding("INVALID_ITEM", e["msg"], ".".join(str(p) for p in e["loc"]))
+                    _invalid_field(".".join(str(p) for p in e["loc"]), e["msg"], lang)
                     for e in exc.errors()
                 ],
             )
@@ -310,17 +316,19 @@ class _Pending:
 
 def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
     """Every check an item must pass before it is stored; a final result when it fails one."""
-    known = ctx.known
+    known, lang = ctx.known, ctx.lang
     digest = content_hash(
         item.form, item.form_version, item.year, item.school, item.base_revision, item.values
     )
     if item.id in known.pushed:
-        return _pushed_again(item.id, digest, known.pushed[item.id])
+        return _pushed_again(item.id, digest, known.pushed[item.id], lang)
     school = known.schools.get(item.school)
     if school is None:
         return _rejected(
             item.id,
-            _finding("UNKNOWN_SCHOOL", f"No school has the code {item.school!r}.", "school"),
+            _finding(
+                "UNKNOWN_SCHOOL", push_message("UNKNOWN_SCHOOL", lang, school=item.school), "school"
+            ),
         )
     school_id, unit_path = school
     if not ctx.user.covers(unit_path):
@@ -328,20 +336,24 @@ def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
             item.id,
             _finding(
                 "OUTSIDE_AREA",
-                f"School {item.school} lies outside your area ({ctx.user.unit_code}).",
+                push_message("OUTSIDE_AREA", lang, school=item.school, area=ctx.user.unit_code),
                 "school",
             ),
         )
     year = known.years.get(item.year)
     if year is None:
-        return _rejected(item.id, _finding("UNKNOWN_YEAR", f"No school year {item.year}.", "year"))
+        return _rejected(
+            item.id,
+            _finding("UNKNOWN_YEAR", push_message("UNKNOWN_YEAR", lang, year=item.year), "year"),
+        )
     if ctx.enforce_window and not year.is_open(ctx.now):
         return _rejected(
             item.id,
             _finding(
                 "WINDOW_CLOSED",
-                f"The census window for {year.label} closed on "
-                f"{year.window_closes:%Y-%m-%d}; ask an administrator to reopen it.",
+                push_message(
+                    "WINDOW_CLOSED", lang, label=year.label, closed=f"{year.window_closes:%Y-%m-%d}"
+                ),
                 "year",
             ),
         )
@@ -351,7 +363,7 @@ def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
             item.id,
             _finding(
                 "UNKNOWN_FORM",
-                f"No form {item.form!r} version {item.form_version}; pull to get the forms.",
+                push_message("UNKNOWN_FORM", lang, form=item.form, version=item.form_version),
                 "form_version",
             ),
         )
@@ -445,7 +457,7 @@ def _conflict_unless_pushed(ctx: _Context, item_id: str, digest: str) -> PushRes
         ).where(col(ReturnRevision.push_id) == item_id)
     ).first()
     if again is not None:
-        return _pushed_again(item_id, digest, tuple(again))
+        return _pushed_again(item_id, digest, tuple(again), ctx.lang)
     return PushResult(id=item_id, status="conflict")
 
 

@@ -252,3 +252,39 @@ def test_reopened_window_and_plausibility_against_last_year(demo, school, year):
     assert {"ENROL_CHANGE", "COHORT_JUMP"} <= {w["code"] for w in this_year["warnings"]}
     alone = push(demo, [item(clerk_schools(demo)[1], year, seed=1)]).json()["results"][0]
     assert not {"ENROL_CHANGE", "COHORT_JUMP"} & {w["code"] for w in alone["warnings"]}
+
+
+def test_the_push_speaks_the_clerks_language(demo, school, year):
+    """Rejections the push makes itself (before the form's checks) follow Accept-Language."""
+    other = clerk_schools(demo, "clerk2")[0]
+    items = [
+        item(other, year),
+        item("NO-SUCH", year),
+        item(school, demo.result.years[0]),
+        {**item(school, year), "form_version": 9},
+        {**item(school, year), "base_revision": -1},
+    ]
+    by_lang = {
+        lang: [
+            r["errors"][0]
+            for r in push(demo, items, headers={"Accept-Language": lang}).json()["results"]
+        ]
+        for lang in ("fr", "en")
+    }
+    assert (
+        [e["code"] for e in by_lang["fr"]]
+        == [e["code"] for e in by_lang["en"]]
+        == [
+            "OUTSIDE_AREA",
+            "UNKNOWN_SCHOOL",
+            "WINDOW_CLOSED",
+            "UNKNOWN_FORM",
+            "INVALID_ITEM",
+        ]
+    )
+    fr = [e["message"] for e in by_lang["fr"]]
+    assert "hors de votre zone" in fr[0] and "Aucune école" in fr[1]
+    assert "période de recensement" in fr[2] and "Aucun formulaire" in fr[3]
+    assert "n'est pas valide" in fr[4] and "base_revision" in fr[4]
+    en = [e["message"] for e in by_lang["en"]]
+    assert "outside your area" in en[0] and "No school" in en[1] and "closed on" in en[2]
