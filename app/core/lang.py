@@ -1,5 +1,9 @@
 """The language of messages, from an Accept-Language header (RFC 9110 §12.5.4)."""
 
+from typing import Annotated
+
+from fastapi import Depends, Request
+
 MAX_HEADER = 1000  # characters read; browsers send far less
 
 
@@ -43,3 +47,14 @@ def _quality(params: list[str]) -> float | None:
                 return None
             return q if 0 <= q <= 1 else None
     return 1.0
+
+
+SUPPORTED = ("en", "fr")
+
+
+def request_language(request: Request) -> str:
+    """The language a request asks for (Accept-Language), among those the server speaks."""
+    return pick_language(request.headers.get("accept-language"), SUPPORTED)
+
+
+Lang = Annotated[str, Depends(request_language)]

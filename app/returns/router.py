@@ -8,6 +8,7 @@ from app.auth.deps import CurrentUser
 from app.core.bounds import YEAR_MAX, YEAR_MIN, PathYear
 from app.core.deps import SessionDep
 from app.core.errors import AREA_FILTERED_LIST, problem_responses
+from app.core.lang import Lang
 from app.returns import service
 from app.returns.schemas import HistoryPublic, ReturnPage, ReturnPublic
 
@@ -50,9 +51,9 @@ def list_returns(
     responses=ONE_RETURN,
 )
 def get_return(
-    form: str, year: PathYear, school: str, session: SessionDep, user: CurrentUser
+    form: str, year: PathYear, school: str, session: SessionDep, user: CurrentUser, lang: Lang
 ) -> ReturnPublic:
-    return service.get_return(session, user, form, year, school)
+    return service.get_return(session, user, form, year, school, lang)
 
 
 @router.get(
@@ -62,6 +63,6 @@ def get_return(
     responses=ONE_RETURN,
 )
 def get_history(
-    form: str, year: PathYear, school: str, session: SessionDep, user: CurrentUser
+    form: str, year: PathYear, school: str, session: SessionDep, user: CurrentUser, lang: Lang
 ) -> HistoryPublic:
-    return service.get_history(session, user, form, year, school)
+    return service.get_history(session, user, form, year, school, lang)

@@ -207,10 +207,16 @@ def _comments(session: Session, return_ids: list[int]) -> dict[int, list[dict[st
     return out
 
 
+def localized(findings: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """Stored findings with their message in the reader's language, where it was kept."""
+    return [{**f, "message": f.get("messages", {}).get(lang, f["message"])} for f in findings]
+
+
 def returns_public(
-    session: Session, keys: list[tuple[str, int, int]]
+    session: Session, keys: list[tuple[str, int, int]], lang: str = "en"
 ) -> dict[tuple[str, int, int], ReturnPublic]:
-    """Current returns for (form, year, school_id) keys, with values, findings and comments."""
+    """Current returns for (form, year, school_id) keys, with values, findings (in `lang`) and
+    comments."""
     if not keys:
         return {}
     conds = [
@@ -246,8 +252,8 @@ def returns_public(
                 revision=ret.revision,
                 status=ret.status,
                 values=rev.values,
-                errors=rev.errors,
-                warnings=rev.warnings,
+                errors=localized(rev.errors, lang),
+                warnings=localized(rev.warnings, lang),
                 updated_at=ret.updated_at,
                 updated_by=names.get(ret.updated_by) if ret.updated_by else None,
                 comments=comments.get(ret.id, []),  # type: ignore[arg-type]  # loaded rows have ids
@@ -256,18 +262,18 @@ def returns_public(
 
 
 def get_return(
-    session: Session, user: Principal, form: str, year: int, school: str
+    session: Session, user: Principal, form: str, year: int, school: str, lang: str = "en"
 ) -> ReturnPublic:
     """The current revision of one return."""
     s, _unit = school_in_area(session, user, school)
-    found = returns_public(session, [(form, year, s.id)])  # type: ignore[list-item]
+    found = returns_public(session, [(form, year, s.id)], lang)  # type: ignore[list-item]
     if not found:
         raise NotFound(f"No {form} return for school {school} in {year}.")
     return next(iter(found.values()))
 
 
 def get_history(
-    session: Session, user: Principal, form: str, year: int, school: str
+    session: Session, user: Principal, form: str, year: int, school: str, lang: str = "en"
 ) -> HistoryPublic:
     """Every revision and every status change of one return."""
     s, _unit = school_in_area(session, user, school)
@@ -305,8 +311,8 @@ def get_history(
                 form_version=r.form_version,
                 status=r.status,
                 values=r.values,
-                errors=r.errors,
-                warnings=r.warnings,
+                errors=localized(r.errors, lang),
+                warnings=localized(r.warnings, lang),
                 user=names.get(r.user_id) if r.user_id else None,
                 device_id=r.device_id,
                 push_id=r.push_id,

@@ -12,7 +12,7 @@ from app.auth.deps import CurrentUser, require_roles
 from app.auth.service import Principal
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge, problem_responses
-from app.core.lang import pick_language
+from app.core.lang import Lang, request_language
 from app.core.types import utcnow
 from app.sync import service
 from app.sync.schemas import PUSH_EXAMPLE, PullResponse, PushRequest, PushResponse, SyncConfig
@@ -23,7 +23,7 @@ Pusher = Annotated[Principal, Depends(require_roles("clerk", "admin"))]
 
 def _lang(request: Request) -> str:
     """The language of check messages, from Accept-Language (English by default)."""
-    return pick_language(request.headers.get("accept-language"))
+    return request_language(request)
 
 
 async def _read_body(request: Request, max_bytes: int) -> bytes:
@@ -136,6 +136,7 @@ def pull(
     session: SessionDep,
     user: CurrentUser,
     request: Request,
+    lang: Lang,
     cursor: Annotated[
         str | None,
         Query(
@@ -145,7 +146,7 @@ def pull(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> PullResponse:
-    changes, next_cursor, has_more = service.pull(session, user, cursor, limit)
+    changes, next_cursor, has_more = service.pull(session, user, cursor, limit, lang)
     if device := request.headers.get("x-device-id"):
         service.record_pull(request.app.state.sessionmaker, device[:100], user.user_id)
     return PullResponse(changes=changes, cursor=next_cursor, has_more=has_more)

@@ -17,8 +17,10 @@ from sqlmodel import col
 
 from app.auth.service import Principal
 from app.core.errors import Gone
+from app.core.lang import SUPPORTED
 from app.core.paging import decode_cursor, encode_cursor
 from app.core.types import utcnow
+from app.forms.checking import CompiledForm
 from app.forms.models import FormVersion
 from app.forms.service import FormCache
 from app.registry.models import AdminUnit, School, SchoolYear
@@ -30,6 +32,7 @@ from app.returns.service import (
     apply_revision,
     apply_revisions,
     content_hash,
+    localized,
     returns_public,
 )
 from app.sync import metrics
@@ -144,8 +147,8 @@ def _pushed_again(
             status="duplicate",
             revision=rev,
             return_status=status,
-            errors=errors,
-            warnings=warnings,
+            errors=localized(errors, lang),
+            warnings=localized(warnings, lang),
         )
     return PushResult(
         id=item_id,
@@ -267,7 +270,7 @@ def apply_push(session: Session, batch: PreparedPush) -> list[PushResult]:
                 known.schools[item_school][0],
             )
     if conflicted:
-        current = returns_public(session, list(set(conflicted.values())))
+        current = returns_public(session, list(set(conflicted.values())), ctx.lang)
         for n, key in conflicted.items():
             results[n].current = current.get(key)  # type: ignore[union-attr]
     record_changes(session, ctx.changes)
@@ -376,6 +379,11 @@ def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
             id=item.id, status="rejected", errors=[f.as_dict() for f in checked.structure_errors]
         )
     errors = [f.as_dict() for f in checked.rule_errors]
+    warnings = [f.as_dict() for f in checked.warnings]
+    if errors or warnings:
+        _keep_translations(
+            form, item.values, known.previous_values.get(key), lang, errors, warnings
+        )
     rev = NewRevision(
         form=item.form,
         form_version=item.form_version,
@@ -385,7 +393,7 @@ def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
         values=item.values,
         status="invalid" if errors else "submitted",
         errors=errors,
-        warnings=[f.as_dict() for f in checked.warnings],
+        warnings=warnings,
         push_id=item.id,
         content_hash=digest,
         user_id=ctx.user.user_id,
@@ -394,6 +402,31 @@ def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
         now=ctx.now,
     )
     return _Pending(item, rev, key, unit_path)
+
+
+def _keep_translations(
+    form: CompiledForm,
+    values: Any,
+    previous: dict[str, Any] | None,
+    lang: str,
+    errors: list[dict[str, Any]],
+    warnings: list[dict[str, Any]],
+) -> None:
+    """Give each finding its message in every language the server speaks, so that a reader gets
+    their own (stored findings are read by reviewers and other devices, not only the pusher).
+    The engine is deterministic, so checking again in another language yields the same findings
+    in the same order; only returns with findings pay for it."""
+    for f in errors + warnings:
+        f["messages"] = {lang: f["message"]}
+    for other in SUPPORTED:
+        if other == lang:
+            continue
+        again = form.check(values, previous, other)
+        for mine, theirs in zip(
+            errors + warnings, again.rule_errors + again.warnings, strict=False
+        ):
+            if (mine["code"], mine["path"]) == (theirs.code, theirs.path):
+                mine["messages"][other] = theirs.message
 
 
 def _applied(ctx: _Context, p: _Pending, number: int) -> PushResult:
@@ -491,6 +524,7 @@ def pull(
     user: Principal,
     cursor: str | None,
     limit: int,
+    lang: str = "en",
 ) -> tuple[list[ChangeOut], str, bool]:
     """Changes after the cursor that the caller may see, oldest first."""
     started = time.perf_counter()
@@ -522,13 +556,13 @@ def pull(
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    changes = _materialise(session, rows)
+    changes = _materialise(session, rows, lang)
     next_seq = rows[-1].seq if rows else after
     metrics.observe_pull(time.perf_counter() - started)
     return changes, encode_cursor({"e": epoch, "s": next_seq}), has_more
 
 
-def _materialise(session: Session, rows: list[SyncChange]) -> list[ChangeOut]:
+def _materialise(session: Session, rows: list[SyncChange], lang: str) -> list[ChangeOut]:
     """Current data for each changed entity (one query per entity type)."""
     wanted: dict[str, list[str]] = {}
     for r in rows:
@@ -581,7 +615,7 @@ def _materialise(session: Session, rows: list[SyncChange]) -> list[ChangeOut]:
             )
         }
         found: dict[tuple[str, int, int], ReturnPublic] = returns_public(
-            session, [(f, int(y), ids[s]) for f, y, s in parsed if s in ids]
+            session, [(f, int(y), ids[s]) for f, y, s in parsed if s in ids], lang
         )
         for ret in found.values():
             data[("return", f"{ret.form}/{ret.year}/{ret.school}")] = ret.model_dump(mode="json")

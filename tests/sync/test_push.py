@@ -288,3 +288,35 @@ def test_the_push_speaks_the_clerks_language(demo, school, year):
     assert "n'est pas valide" in fr[4] and "base_revision" in fr[4]
     en = [e["message"] for e in by_lang["en"]]
     assert "outside your area" in en[0] and "No school" in en[1] and "closed on" in en[2]
+
+
+def test_stored_findings_are_read_in_the_readers_language(demo, school, year):
+    """A clerk pushes in French; a reviewer reading in English gets English messages, and the
+    French reader French ones, in the return, its history, the pull and a repeated push."""
+    values = good_values()
+    p1f = next(r for r in values["repeaters"] if r["grade"] == "P1" and r["sex"] == "F")
+    p1f["value"] = 10_000
+    it = item(school, year, values=values)
+    pushed = push(demo, [it], headers={"Accept-Language": "fr"}).json()["results"][0]
+    fr_message = next(e["message"] for e in pushed["errors"] if e["code"] == "REP_LE_ENR")
+    assert "redoublants" in fr_message.lower()
+
+    def rep_message(findings):
+        return next(e["message"] for e in findings if e["code"] == "REP_LE_ENR")
+
+    base = f"/api/v1/returns/{FORM}/{year}/{school}"
+    for lang, expected in (("en", "more repeaters than pupils"), ("fr", fr_message.lower())):
+        h = {**demo.auth("clerk"), "Accept-Language": lang}
+        current = demo.client.get(base, headers=h).json()
+        history = demo.client.get(base + "/history", headers=h).json()
+        assert expected in rep_message(current["errors"]).lower()
+        assert expected in rep_message(history["revisions"][0]["errors"]).lower()
+        again = push(demo, [it], headers={"Accept-Language": lang}).json()["results"][0]
+        assert again["status"] == "duplicate"
+        assert expected in rep_message(again["errors"]).lower()
+    pulled = demo.client.get(
+        "/api/v1/sync/pull?limit=1000", headers={**demo.auth("clerk"), "Accept-Language": "en"}
+    ).json()
+    change = next(c for c in pulled["changes"] if c["key"] == f"{FORM}/{year}/{school}")
+    assert "more repeaters than pupils" in rep_message(change["data"]["errors"]).lower()
+    assert "messages" not in change["data"]["errors"][0]
