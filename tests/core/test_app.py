@@ -56,6 +56,15 @@ def test_unknown_route_is_problem_json(client: TestClient):
     assert {"type", "title", "status", "detail"} <= body.keys()
 
 
+def test_wrong_method_lists_every_allowed_one(client: TestClient):
+    """A 405 names all the methods the path takes, not only the first route's (RFC 9110)."""
+    resp = client.patch("/api/v1/schools/DM-000001")
+    assert resp.status_code == 405
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    allowed = {m.strip() for m in resp.headers["allow"].split(",")}
+    assert {"GET", "PUT", "DELETE"} <= allowed and "PATCH" not in allowed
+
+
 def test_validation_error_names_the_field(client: TestClient):
     resp = client.post("/api/v1/auth/token", data={"username": "x"})
     assert resp.status_code == 422
