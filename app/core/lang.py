@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header
 
 MAX_HEADER = 1000  # characters read; browsers send far less
 
@@ -52,9 +52,17 @@ def _quality(params: list[str]) -> float | None:
 SUPPORTED = ("en", "fr")
 
 
-def request_language(request: Request) -> str:
+def request_language(
+    accept_language: Annotated[
+        str | None,
+        Header(
+            description="Language of messages: en or fr (q-values honoured; English otherwise).",
+            examples=["fr"],
+        ),
+    ] = None,
+) -> str:
     """The language a request asks for (Accept-Language), among those the server speaks."""
-    return pick_language(request.headers.get("accept-language"), SUPPORTED)
+    return pick_language(accept_language, SUPPORTED)
 
 
 Lang = Annotated[str, Depends(request_language)]

@@ -12,18 +12,13 @@ from app.auth.deps import CurrentUser, require_roles
 from app.auth.service import Principal
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge, problem_responses
-from app.core.lang import Lang, request_language
+from app.core.lang import Lang
 from app.core.types import utcnow
 from app.sync import service
 from app.sync.schemas import PUSH_EXAMPLE, PullResponse, PushRequest, PushResponse, SyncConfig
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
 Pusher = Annotated[Principal, Depends(require_roles("clerk", "admin"))]
-
-
-def _lang(request: Request) -> str:
-    """The language of check messages, from Accept-Language (English by default)."""
-    return request_language(request)
 
 
 async def _read_body(request: Request, max_bytes: int) -> bytes:
@@ -86,7 +81,7 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
         s413="Too many items or bytes (see GET /api/v1/sync/config); nothing stored.",
     ),
 )
-async def push(request: Request, settings: SettingsDep, user: Pusher) -> PushResponse:
+async def push(request: Request, settings: SettingsDep, user: Pusher, lang: Lang) -> PushResponse:
     body = await _read_body(request, settings.sync_max_bytes)
     try:
         data: Any = orjson.loads(body)
@@ -110,7 +105,6 @@ async def push(request: Request, settings: SettingsDep, user: Pusher) -> PushRes
         raise PayloadTooLarge(
             f"{len(req.items)} items sent; at most {settings.sync_max_items} per request."
         )
-    lang = _lang(request)
 
     def work() -> PushResponse:
         # Reads and checks first, in a read session: on SQLite they do not hold the write lock.
