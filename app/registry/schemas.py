@@ -181,9 +181,9 @@ class EducationLevelBase(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [EDUCATION_LEVEL_EXAMPLE]})
 
     name: str = Field(examples=["Primary"])
-    sequence: int = Field(ge=0, le=1000, description="Order of the level (0 = first).")
-    entrance_age: int = Field(ge=0, le=30, examples=[6])
-    duration: int = Field(ge=1, le=15, examples=[6])
+    sequence: int = Field(strict=True, ge=0, le=1000, description="Order of the level (0 = first).")
+    entrance_age: int = Field(strict=True, ge=0, le=30, examples=[6])
+    duration: int = Field(strict=True, ge=1, le=15, examples=[6])
     grades: list[str] = Field(min_length=1, examples=[["P1", "P2", "P3", "P4", "P5", "P6"]])
 
     @model_validator(mode="after")
@@ -204,7 +204,7 @@ class EducationLevelPublic(EducationLevelBase):
 class PopulationRow(BaseModel):
     unit: str = Field(examples=["HT-NO-LIM"])
     year: Year
-    age: int = Field(ge=0, le=120, examples=[6])
+    age: int = Field(strict=True, ge=0, le=120, examples=[6])
     sex: str = Field(pattern="^[FM]$", examples=["F"])
     value: Count = Field(examples=[1520])
 

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.bounds import MAX_INT
+from app.core.bounds import MAX_INT, Year
 from app.registry.schemas import SCHOOL_EXAMPLE
 from app.returns.schemas import RETURN_EXAMPLE, Finding, ReturnPublic
 
@@ -39,11 +39,14 @@ class PushItem(BaseModel):
         description="UUID made once per change by the client.",
     )
     form: str = Field(min_length=1, max_length=64)
-    form_version: int = Field(ge=1, le=MAX_INT)
-    year: int = Field(ge=1900, le=2200)
+    form_version: int = Field(strict=True, ge=1, le=MAX_INT)
+    year: Year
     school: str = Field(min_length=1, max_length=64)
     base_revision: int = Field(
-        ge=0, le=MAX_INT, description="The revision the clerk edited (0 for a first return)."
+        strict=True,
+        ge=0,
+        le=MAX_INT,
+        description="The revision the clerk edited (0 for a first return).",
     )
     # Any JSON here: the check engine itself reports values that are not an object
     # (NOT_AN_OBJECT, with the clerk's message), exactly as the offline client does.

@@ -63,3 +63,20 @@ def test_a_huge_form_version_rejects_only_its_item(demo):
     first, second = resp.json()["results"]
     assert first["status"] == "rejected" and first["errors"][0]["path"] == "form_version"
     assert second["status"] == "applied"
+
+
+def test_booleans_and_strings_are_not_numbers(demo):
+    """`true` or "7" where a number belongs is refused, never read as 1 or 7."""
+    level = {"name": "x", "sequence": 1, "entrance_age": False, "duration": 1, "grades": ["G"]}
+    resp = demo.client.put("/api/v1/education-levels/x", json=level, headers=demo.auth("admin"))
+    assert resp.status_code == 422
+    assert any(e["path"].endswith("entrance_age") for e in resp.json()["errors"])
+    year = demo.result.years[1]
+    school = clerk_schools(demo)[0]
+    items = [
+        {**item(school, year), "form_version": True},
+        {**item(school, year), "year": str(year)},
+    ]
+    results = push(demo, items).json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected"]
+    assert [r["errors"][0]["path"] for r in results] == ["form_version", "year"]
