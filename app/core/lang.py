@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import Depends, Header
 
 MAX_HEADER = 1000  # characters read; browsers send far less
+SUPPORTED = ("en", "fr")  # the languages of every message; the first is the default
 
 
-def pick_language(header: str | None, supported: tuple[str, ...] = ("en", "fr")) -> str:
+def pick_language(header: str | None, supported: tuple[str, ...] = SUPPORTED) -> str:
     """The supported language the header prefers (highest q-value, then the earliest), or the
     first supported one when none is acceptable or the header cannot be read.
 
@@ -47,9 +48,6 @@ def _quality(params: list[str]) -> float | None:
                 return None
             return q if 0 <= q <= 1 else None
     return 1.0
-
-
-SUPPORTED = ("en", "fr")
 
 
 def request_language(

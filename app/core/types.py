@@ -36,8 +36,10 @@ def utcnow() -> datetime:
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 # Plain JSON text on both, for large documents written often and read whole (revision values):
-# PostgreSQL stores it about three times faster than JSONB and smaller; nothing queries inside
-# it (aggregates are kept from the values in hand when a revision is applied).
+# PostgreSQL stores it about three times faster than JSONB and smaller. Nothing queries inside
+# it today, and PostgreSQL's json has no equality (no DISTINCT or GROUP BY on it): the
+# aggregates are meant to be kept from the values in hand when a revision is applied; if they
+# ever need SQL inside the values, cast to jsonb or revisit this choice.
 JsonDocType = JSON()
 # Byte-wise ordering on PostgreSQL so that prefix ranges on materialised paths use the index.
 PathType = String(255).with_variant(String(255, collation="C"), "postgresql")

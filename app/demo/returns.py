@@ -1,5 +1,6 @@
 """Plausible census returns for the standard form, for demo data, tests and benchmarks."""
 
+import multiprocessing
 import os
 import random
 from collections.abc import Callable, Sequence
@@ -194,8 +195,13 @@ def fill_returns(
     workers = workers or min(2, os.cpu_count() or 1)
     chunks = [schools[i : i + batch] for i in range(0, len(schools), batch)]
     applied = done = 0
+    # Spawned, not forked: a forked worker would inherit this process's open database
+    # connections (SQLite forbids carrying one across fork); each worker opens its own.
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_worker_start, initargs=(url,)
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_start,
+        initargs=(url,),
     ) as pool:
         for n, ok in pool.map(
             _fill_batch,

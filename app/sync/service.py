@@ -169,8 +169,9 @@ def push_batch(
     now: datetime | None = None,
     enforce_window: bool = True,
 ) -> list[PushResult]:
-    """Check and store a batch in one session; the caller commits once and only then sends the
-    results. Returns one result per item, in order."""
+    """Check and store a batch in one session (for tools and tests; the endpoint and the demo
+    use prepare_push and apply_push); the caller commits once and only then sends the results.
+    Returns one result per item, in order."""
     prepared = prepare_push(session, user, device_id, raw_items, forms, lang, now, enforce_window)
     return apply_push(session, prepared)
 
@@ -198,8 +199,10 @@ def prepare_push(
     enforce_window: bool = True,
 ) -> PreparedPush:
     """Read what the batch needs and check every independent item: no writes, so on SQLite it
-    runs outside the write lock and other writers go on meanwhile. Whatever changes between
-    this and `apply_push` is caught there by the database's unique constraints."""
+    runs outside the write lock and other writers go on meanwhile. A revision or push id
+    committed between this and `apply_push` is caught there by the database's unique
+    constraints (a retry becomes `duplicate`, a lost race `conflict`); a census window closing,
+    a school moving or a token revoked in that gap of milliseconds is not checked again."""
     started = time.perf_counter()
     now = now or utcnow()
     results: list[PushResult | None] = [None] * len(raw_items)

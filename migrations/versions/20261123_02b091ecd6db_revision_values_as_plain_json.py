@@ -23,7 +23,7 @@ COLUMNS = ("values", "errors", "warnings")
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
+    if op.get_context().dialect.name != "postgresql":
         return
     for column in COLUMNS:
         op.alter_column(
@@ -37,7 +37,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
+    if op.get_context().dialect.name != "postgresql":
         return
     for column in COLUMNS:
         op.alter_column(

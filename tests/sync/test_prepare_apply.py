@@ -61,3 +61,31 @@ def test_a_stale_base_found_only_at_apply_is_a_conflict(demo):
     pa, pb = _prepare(demo, [a]), _prepare(demo, [b, good])
     assert _apply(demo, pa) == [("applied", 2)]
     assert _apply(demo, pb) == [("conflict", None), ("applied", 1)]
+
+
+def test_a_later_revision_retried_between_the_phases_is_a_duplicate(demo):
+    """Revision 2 sent, and its retry checked before the first try was stored: one revision 2."""
+    year = demo.result.years[1]
+    school = clerk_schools(demo)[0]
+    assert _apply(demo, _prepare(demo, [item(school, year)])) == [("applied", 1)]
+    second = item(school, year, base=1, seed=5)
+    first_try, retry = _prepare(demo, [second]), _prepare(demo, [second])
+    assert _apply(demo, first_try) == [("applied", 2)]
+    assert _apply(demo, retry) == [("duplicate", 2)]
+    assert _revisions(demo, second["id"]) == 1
+
+
+def test_an_id_reused_between_the_phases_for_other_content_is_a_conflict(demo):
+    """The same change id stored meanwhile for another school: nothing stored, ID_REUSED."""
+    year = demo.result.years[1]
+    a_school, b_school = clerk_schools(demo)[:2]
+    a = item(a_school, year)
+    b = {**item(b_school, year), "id": a["id"]}
+    pa, pb = _prepare(demo, [a]), _prepare(demo, [b])
+    assert _apply(demo, pa) == [("applied", 1)]
+    with demo.factory() as session:
+        results = apply_push(session, pb)
+        session.commit()
+    assert results[0].status == "conflict"
+    assert [e.code for e in results[0].errors] == ["ID_REUSED"]
+    assert _revisions(demo, a["id"]) == 1
