@@ -17,10 +17,8 @@ from sqlmodel import col
 
 from app.auth.service import Principal
 from app.core.errors import Gone
-from app.core.lang import SUPPORTED
 from app.core.paging import decode_cursor, encode_cursor
 from app.core.types import utcnow
-from app.forms.checking import CompiledForm
 from app.forms.models import FormVersion
 from app.forms.service import FormCache
 from app.registry.models import AdminUnit, School, SchoolYear
@@ -381,12 +379,8 @@ def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
         return PushResult(
             id=item.id, status="rejected", errors=[f.as_dict() for f in checked.structure_errors]
         )
-    errors = [f.as_dict() for f in checked.rule_errors]
-    warnings = [f.as_dict() for f in checked.warnings]
-    if errors or warnings:
-        _keep_translations(
-            form, item.values, known.previous_values.get(key), lang, errors, warnings
-        )
+    errors = [f.as_stored() for f in checked.rule_errors]
+    warnings = [f.as_stored() for f in checked.warnings]
     rev = NewRevision(
         form=item.form,
         form_version=item.form_version,
@@ -405,31 +399,6 @@ def _prepare(ctx: _Context, item: PushItem) -> PushResult | _Pending:
         now=ctx.now,
     )
     return _Pending(item, rev, key, unit_path)
-
-
-def _keep_translations(
-    form: CompiledForm,
-    values: Any,
-    previous: dict[str, Any] | None,
-    lang: str,
-    errors: list[dict[str, Any]],
-    warnings: list[dict[str, Any]],
-) -> None:
-    """Give each finding its message in every language the server speaks, so that a reader gets
-    their own (stored findings are read by reviewers and other devices, not only the pusher).
-    The engine is deterministic, so checking again in another language yields the same findings
-    in the same order; only returns with findings pay for it."""
-    for f in errors + warnings:
-        f["messages"] = {lang: f["message"]}
-    for other in SUPPORTED:
-        if other == lang:
-            continue
-        again = form.check(values, previous, other)
-        for mine, theirs in zip(
-            errors + warnings, again.rule_errors + again.warnings, strict=False
-        ):
-            if (mine["code"], mine["path"]) == (theirs.code, theirs.path):
-                mine["messages"][other] = theirs.message
 
 
 def _applied(ctx: _Context, p: _Pending, number: int) -> PushResult:

@@ -218,3 +218,27 @@ def test_standard_form_round_trips_and_has_25_rules():
     defn = load_definition_file(STANDARD_FORM_PATH)
     assert len(defn.rules) >= 25
     assert parse_definition(defn.model_dump(mode="json")) == defn
+
+
+def test_a_stored_finding_keeps_every_language():
+    """A finding reads in the asked language and carries the others for later readers."""
+    from app.forms.checking import STANDARD_FORM_PATH, load_definition_file
+
+    form = compile_form(load_definition_file(STANDARD_FORM_PATH))
+    values = {"enrolment": [{"grade": "P1", "sex": "F", "age": 6, "value": -3}]}
+    (finding,) = form.check(values, None, "fr").structure_errors
+    stored = finding.as_stored()
+    assert stored["message"] == stored["messages"]["fr"] == finding.as_dict()["message"]
+    assert "négatif" in stored["messages"]["fr"] and "negative" in stored["messages"]["en"]
+    rule = form.check(
+        {
+            "enrolment": [{"grade": "P1", "sex": "F", "age": 6, "value": 5}],
+            "repeaters": [{"grade": "P1", "sex": "F", "value": 9}],
+            "teachers": [{"sex": "F", "value": 1}],
+        },
+        None,
+        "en",
+    ).rule_errors
+    rep = next(f for f in rule if f.code == "REP_LE_ENR").as_stored()
+    assert rep["messages"]["en"].startswith("More repeaters than pupils: 9 > 5")
+    assert rep["messages"]["fr"].startswith("Plus de redoublants que d'élèves: 9 > 5")

@@ -22,7 +22,7 @@ from app.forms.checking.expr import (
     parse_expr,
     refs,
 )
-from app.forms.checking.messages import EXPECTED, message
+from app.forms.checking.messages import EXPECTED, LANGUAGES, Message, message
 
 MAX_COUNT = 2_147_483_647  # no census count comes near; larger is a typing or export error
 _FAILED = {"==": "≠", "!=": "=", "<": "≥", "<=": ">", ">": "≤", ">=": "<"}
@@ -41,12 +41,21 @@ class Finding:
     severity: str
 
     def as_dict(self) -> dict[str, str]:
+        """The finding as the API sends it."""
         return {
             "code": self.code,
             "path": self.path,
-            "message": self.message,
+            "message": str(self.message),
             "severity": self.severity,
         }
+
+    def as_stored(self) -> dict[str, Any]:
+        """The finding as a revision keeps it: also its text in every language (`messages`),
+        so that each later reader gets their own."""
+        out: dict[str, Any] = self.as_dict()
+        if isinstance(self.message, Message):
+            out["messages"] = dict(self.message.texts)
+        return out
 
 
 @dataclass
@@ -469,19 +478,22 @@ class CompiledForm:
             for combo, vals in rows:
                 detail = test(vals, lang)
                 if detail is not None:
-                    finding = self._finding(rp, combo, detail, lang)
+                    finding = self._finding(rp, combo, vals, lang)
                     (result.rule_errors if finding.severity == "error" else result.warnings).append(
                         finding
                     )
 
-    def _finding(self, rp: _RulePlan, combo: tuple[str, ...], detail: str, lang: str) -> Finding:
+    def _finding(
+        self, rp: _RulePlan, combo: tuple[str, ...], vals: list[Any], lang: str
+    ) -> Finding:
         rule = rp.rule
         where = ",".join(f"{d}={v}" for d, v in zip(rule.for_each, combo, strict=True))
         path = f"values.{rp.path_element}" + (f"[{where}]" if where else "")
-        text = text_in(rule.message, lang) + f": {detail}"
-        if where:
-            text += f" ({where.replace(',', ', ')})"
-        return Finding(rule.code, path, text, rule.severity)
+        texts = {}
+        for lg in LANGUAGES:  # only failed rules get here: a few per return at most
+            text = text_in(rule.message, lg) + f": {rp.test(vals, lg)}"
+            texts[lg] = text + (f" ({where.replace(',', ', ')})" if where else "")
+        return Finding(rule.code, path, Message.of(lang, texts), rule.severity)
 
     # ------------------------------------------------------------ plausibility
 

@@ -93,7 +93,24 @@ EXPECTED = {
 }
 
 
-def message(code: str, lang: str, **kw: object) -> str:
-    """The text for a finding code, filled in."""
+LANGUAGES = ("en", "fr")
+
+
+class Message(str):
+    """A message in the asked language that also carries its text in every other language, so
+    a stored finding can be read later in the reader's language."""
+
+    texts: dict[str, str]
+
+    @classmethod
+    def of(cls, lang: str, texts: dict[str, str]) -> "Message":
+        """The message in `lang` (English when missing), keeping every language's text."""
+        made = cls(texts.get(lang, texts["en"]))
+        made.texts = texts
+        return made
+
+
+def message(code: str, lang: str, **kw: object) -> Message:
+    """The text for a finding code, filled in (in every language; reads as the asked one)."""
     texts = MESSAGES[code]
-    return texts.get(lang, texts["en"]).format(**kw)
+    return Message.of(lang, {lg: texts.get(lg, texts["en"]).format(**kw) for lg in LANGUAGES})
