@@ -88,14 +88,7 @@ class SchoolUpsert(SchoolBase):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {
-                    "name": "École Nationale de Limbé",
-                    "unit": "HT-NO-LIM",
-                    "ownership": "public",
-                    "locality": "rural",
-                    "levels": ["primary"],
-                    "status": "open",
-                }
+                {k: v for k, v in SCHOOL_EXAMPLE.items() if k not in ("code", "attributes")}
             ]
         }
     )
