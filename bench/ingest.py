@@ -4,12 +4,30 @@ kind of database with the same batch size, no HTTP and no checks).
 
     python bench/ingest.py --db sqlite --returns 5000
     python bench/ingest.py --db postgresql --returns 20000 --workers 2
+    python bench/ingest.py --db postgresql --returns 2000 --batch 1 --concurrency 1
+    python bench/ingest.py --db postgresql --returns 2000 --batch 1 --workers 2 --concurrency 8
+    python bench/ingest.py --db sqlite --sqlite-synchronous FULL      # the durable setting
+    python bench/ingest.py --db postgresql --batch 1 --returns 500 --profile /tmp/push.prof
+    python bench/ingest.py --app-root /work/old ...    # another checkout, for back to back runs
+
+Every request is timed: returns/s and the per-request latency (p50/p90/p99) are printed; with
+--batch 1 a request is one return and the raw ceiling is one return per transaction. A 503 with
+Retry-After (load shedding) is waited out and the same body sent again; those are counted.
+
+--app-root runs another source tree (e.g. a worktree of an older commit) with this benchmark:
+its migrations and demo build the databases and its code serves them (server cwd and
+PYTHONPATH), so old and new code can be measured back to back with the same harness.
+
+--profile FILE runs the one server worker under cProfile (every request thread and the event
+loop, merged) and writes FILE (pstats: `python -m pstats FILE`, snakeviz) and FILE.txt (the top
+functions by cumulative time). Profiling slows the server: its figures are not the benchmark's.
 
 Prints a table and, last, one JSON object with the figures."""
 
 import argparse
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -23,7 +41,10 @@ from pathlib import Path
 import httpx
 import orjson
 
-ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve()
+# The source tree whose code is measured: this checkout, or the one --app-root named (the
+# benchmark re-executes itself with this variable set, so every import below comes from it).
+ROOT = Path(os.environ.get("EMIS_BENCH_APP_ROOT") or HERE.parents[1]).resolve()
 sys.path.insert(0, str(ROOT))
 
 from app.core.db import make_engine, make_sessionmaker  # noqa: E402
@@ -113,6 +134,13 @@ def rss_of_tree(pid: int) -> int:
     return total
 
 
+def percentile(sorted_values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of sorted values, nearest rank."""
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
+
+
 def run_http(
     url: str,
     items: list[dict],
@@ -121,6 +149,8 @@ def run_http(
     workers: int,
     concurrency: int,
     tmp: Path,
+    sqlite_synchronous: str | None = None,
+    profile: Path | None = None,
 ) -> dict:
     port = free_port()
     env = {
@@ -129,9 +159,15 @@ def run_http(
         "EMIS_LOG_LEVEL": "WARNING",
         "EMIS_DATA_DIR": str(tmp),
         "EMIS_SYNC_MAX_ITEMS": str(max(batch, 200)),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }
-    proc = subprocess.Popen(
-        [
+    if sqlite_synchronous:
+        env["EMIS_SQLITE_SYNCHRONOUS"] = sqlite_synchronous
+    if profile is not None:
+        # One worker, in-process, under cProfile (see serve_profiled below).
+        cmd = [sys.executable, str(HERE), "--serve-profiled", str(profile), "--port", str(port)]
+    else:
+        cmd = [
             sys.executable,
             "-m",
             "uvicorn",
@@ -143,13 +179,14 @@ def run_http(
             "--log-level",
             "warning",
             "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-    )
+        ]
+    log_path = tmp / f"server-{port}.log"
+    with log_path.open("wb") as log:  # a file, not a pipe that could fill up and block it
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
+    for _ in range(300):
+        if proc.poll() is not None:
+            break
         try:
             if httpx.get(base + "/ready", timeout=1).status_code == 200:
                 break
@@ -158,7 +195,9 @@ def run_http(
         time.sleep(0.2)
     else:
         proc.kill()
-        raise SystemExit("server did not start: " + proc.stderr.read().decode()[-2000:])
+        raise SystemExit("server did not start: " + log_path.read_text(errors="replace")[-2000:])
+    if proc.poll() is not None:
+        raise SystemExit("server exited: " + log_path.read_text(errors="replace")[-2000:])
     token = httpx.post(
         base + "/api/v1/auth/token", data={"username": "admin", "password": users["admin"]}
     ).json()["access_token"]
@@ -178,6 +217,7 @@ def run_http(
     sampler.start()
     latencies: list[float] = []
     statuses: dict[str, int] = {}
+    shed = [0]  # 503 answers waited out and sent again
     lock = threading.Lock()
     clients = threading.local()
 
@@ -188,9 +228,16 @@ def run_http(
                 timeout=120,
                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             )
-        t = time.perf_counter()
-        r = clients.c.post("/api/v1/sync/push", content=body)
-        dt = time.perf_counter() - t
+        for _ in range(100):
+            t = time.perf_counter()
+            r = clients.c.post("/api/v1/sync/push", content=body)
+            dt = time.perf_counter() - t
+            if r.status_code == 503 and "retry-after" in r.headers:
+                with lock:
+                    shed[0] += 1
+                time.sleep(min(5.0, float(r.headers["retry-after"] or 1)))
+                continue
+            break
         r.raise_for_status()
         with lock:
             latencies.append(dt)
@@ -198,39 +245,133 @@ def run_http(
                 statuses[res["status"]] = statuses.get(res["status"], 0) + 1
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(send, bodies))
-    elapsed = time.perf_counter() - started
-    stop.set()
-    sampler.join()
-    proc.terminate()
-    proc.wait(20)
+    try:
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(send, bodies))
+    finally:
+        elapsed = time.perf_counter() - started
+        stop.set()
+        sampler.join()
+        proc.terminate()
+        try:
+            proc.wait(60 if profile else 20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
     latencies.sort()
     return {
         "seconds": elapsed,
         "returns_per_s": len(items) / elapsed,
+        "requests": len(bodies),
         "p50_ms": 1000 * statistics.median(latencies),
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "p90_ms": 1000 * percentile(latencies, 0.90),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
         "peak_rss_mb": peak[0] / 2**20,
         "statuses": statuses,
+        "shed_503": shed[0],
     }
 
 
-def run_raw(url: str, items: list[dict], batch: int) -> dict:
-    """The ceiling: the same rows straight into the same tables, one transaction per batch."""
-    from sqlalchemy import insert, select
+def serve_profiled(out: Path, port: int) -> None:
+    """One uvicorn server in this process with every request's work under cProfile: each thread
+    that runs sync code for a request (FastAPI's thread pool: dependencies, the push) keeps its
+    own profiler, enabled only while it runs that code; the event loop's thread has one too. On
+    shutdown (SIGTERM) they are merged into `out` (pstats) and a text summary `out`.txt."""
+    import cProfile
+    import io
+    import pstats
+
+    import anyio.to_thread
+    import uvicorn
+
+    local = threading.local()
+    thread_profiles: list[cProfile.Profile] = []
+    calls = [0]
+    lock = threading.Lock()
+    original = anyio.to_thread.run_sync
+
+    async def run_sync(func, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def profiled(*a):  # type: ignore[no-untyped-def]
+            prof = getattr(local, "prof", None)
+            if prof is None:
+                prof = local.prof = cProfile.Profile()
+                with lock:
+                    thread_profiles.append(prof)
+            prof.enable()
+            try:
+                return func(*a)
+            finally:
+                prof.disable()
+                calls[0] += 1
+
+        return await original(profiled, *args, **kwargs)
+
+    anyio.to_thread.run_sync = run_sync  # starlette's run_in_threadpool calls it by this name
+    # uvicorn restores the handler it found and raises the signal again once it has shut down:
+    # a handler that does nothing lets uvicorn.run return, so the profile is written.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    loop_prof = cProfile.Profile()
+    loop_prof.enable()
+    try:
+        uvicorn.run(
+            "app.asgi:app",
+            host="127.0.0.1",
+            port=port,
+            workers=1,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        loop_prof.disable()
+    merged = pstats.Stats(loop_prof)
+    threads = None
+    for prof in thread_profiles:
+        merged.add(prof)
+        threads = pstats.Stats(prof) if threads is None else threads.add(prof)
+    merged.dump_stats(str(out))
+    text = io.StringIO()
+    text.write(
+        f"cProfile of one server worker: {calls[0]} thread-pool calls in "
+        f"{len(thread_profiles)} threads (token lookup, push phases, other sync code).\n\n"
+        "== thread-pool work (the request's sync code), by cumulative time\n"
+    )
+    if threads is not None:
+        threads.stream = text  # type: ignore[attr-defined]
+        threads.sort_stats("cumulative").print_stats(45)
+        text.write("== the same, by own time\n")
+        threads.sort_stats("tottime").print_stats(30)
+    text.write("== event loop thread (HTTP, routing, async endpoints), by cumulative time\n")
+    loop_stats = pstats.Stats(loop_prof, stream=text)
+    loop_stats.sort_stats("cumulative").print_stats(35)
+    Path(str(out) + ".txt").write_text(text.getvalue())
+
+
+def run_raw(url: str, items: list[dict], batch: int, sqlite_synchronous: str | None = None) -> dict:
+    """The ceiling: the same rows straight into the same tables, one transaction per batch
+    (with --batch 1, one return per transaction)."""
+    from sqlalchemy import event, insert, select
 
     from app.registry.models import School
     from app.returns.models import CensusReturn, ReturnRevision
 
     engine = make_engine(url)
+    if sqlite_synchronous and url.startswith("sqlite"):
+
+        @event.listens_for(engine, "connect")
+        def _synchronous(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
+            cur.close()
+
     factory = make_sessionmaker(engine)
     with factory() as s:
         ids = dict(s.execute(select(School.code, School.id)).all())
     from app.core.types import utcnow
 
+    latencies: list[float] = []
     started = time.perf_counter()
     for i in range(0, len(items), batch):
+        t0 = time.perf_counter()
         chunk = items[i : i + batch]
         now = utcnow()
         with factory() as s, s.begin():
@@ -271,9 +412,34 @@ def run_raw(url: str, items: list[dict], batch: int) -> dict:
                     for rid, it in zip(rids, chunk, strict=True)
                 ],
             )
+        latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
     engine.dispose()
-    return {"seconds": elapsed, "returns_per_s": len(items) / elapsed}
+    latencies.sort()
+    return {
+        "seconds": elapsed,
+        "returns_per_s": len(items) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+    }
+
+
+def source_commit(root: Path) -> str:
+    """The measured tree's commit (short), with '+' when it has uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "app"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return head + ("+" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
 
 
 def main() -> None:
@@ -286,7 +452,45 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--concurrency", type=int, default=2, help="client threads sending batches")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument(
+        "--sqlite-synchronous",
+        choices=["NORMAL", "FULL"],
+        help="SQLite synchronous setting for the server (EMIS_SQLITE_SYNCHRONOUS) and the raw "
+        "ceiling; default: whatever the server's code does",
+    )
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="run the (one) server worker under cProfile and write FILE and FILE.txt",
+    )
+    ap.add_argument(
+        "--app-root",
+        type=Path,
+        help="source tree to measure (its app/ and migrations/); default: this checkout",
+    )
+    ap.add_argument("--serve-profiled", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve_profiled:
+        serve_profiled(args.serve_profiled, args.port)
+        return
+    if args.app_root and args.app_root.resolve() != ROOT:
+        # Again, with every import of the app from that tree.
+        root = args.app_root.resolve()
+        if not (root / "app").is_dir():
+            raise SystemExit(f"{root} has no app/ folder")
+        env = {
+            **os.environ,
+            "EMIS_BENCH_APP_ROOT": str(root),
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(root), os.environ.get("PYTHONPATH")) if p
+            ),
+        }
+        os.execve(sys.executable, [sys.executable, str(HERE), *sys.argv[1:]], env)
+    if args.profile and args.workers != 1:
+        print("--profile runs one worker; --workers ignored", file=sys.stderr)
+        args.workers = 1
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         print(f"Preparing {args.returns} schools on {args.db} …", file=sys.stderr)
@@ -298,9 +502,19 @@ def main() -> None:
             items = make_items(year, schools, args.seed)
             cells = sum(cell_count(it["values"]) for it in items)
             print("Pushing over HTTP …", file=sys.stderr)
-            http = run_http(url, items, users, args.batch, args.workers, args.concurrency, tmp)
+            http = run_http(
+                url,
+                items,
+                users,
+                args.batch,
+                args.workers,
+                args.concurrency,
+                tmp,
+                args.sqlite_synchronous,
+                args.profile.resolve() if args.profile else None,
+            )
             print("Raw ceiling …", file=sys.stderr)
-            raw = run_raw(raw_url, items, args.batch)
+            raw = run_raw(raw_url, items, args.batch, args.sqlite_synchronous)
         finally:
             drop_database(url)
             drop_database(raw_url)
@@ -323,13 +537,30 @@ def main() -> None:
         "ratio_to_raw": round(http["returns_per_s"] / raw["returns_per_s"], 3),
         "statuses": http["statuses"],
         "cpus": os.cpu_count(),
+        "requests": http["requests"],
+        "p90_batch_ms": round(http["p90_ms"], 2),
+        "p50_request_ms": round(http["p50_ms"], 2),
+        "raw_p50_transaction_ms": round(raw["p50_ms"], 2),
+        "shed_503": http["shed_503"],
+        "sqlite_synchronous": args.sqlite_synchronous,
+        "profiled": bool(args.profile),
+        "app_root": str(ROOT),
+        "commit": source_commit(ROOT),
     }
     print(f"{'':24}{'HTTP + checks':>16}{'raw ceiling':>16}")
     print(f"{'returns/s':24}{result['returns_per_s']:>16}{result['raw_returns_per_s']:>16}")
     print(f"{'cells/s':24}{result['cells_per_s']:>16}{result['raw_cells_per_s']:>16}")
     print(f"{'batch p50 / p99 ms':24}{result['p50_batch_ms']:>8}/{result['p99_batch_ms']:<7}")
+    print(
+        f"{'request p50/p90/p99 ms':24}"
+        f"{http['p50_ms']:>6.2f}/{http['p90_ms']:.2f}/{http['p99_ms']:<8.2f}"
+        f"{raw['p50_ms']:>8.2f} (raw, a transaction)"
+    )
+    print(f"{'requests (503 resent)':24}{result['requests']:>16}  ({result['shed_503']})")
     print(f"{'server peak RSS MB':24}{result['server_peak_rss_mb']:>16}")
     print(f"{'ratio to raw':24}{result['ratio_to_raw']:>16}")
+    if args.profile:
+        print(f"profile: {args.profile} and {args.profile}.txt (figures above are profiled)")
     print(json.dumps(result))
 
 
