@@ -15,8 +15,9 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine, make_sessionmaker
+from app.core.db import make_engine
 from app.core.errors import AppError
+from app.core.uow import Database, unit_of_work
 
 app = typer.Typer(
     help="EMIS census server: serve, migrate, import, manage users.", no_args_is_help=True
@@ -58,24 +59,24 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> None:
 
 
 @contextmanager
-def unit_of_work(settings: Settings | None = None) -> Iterator[Session]:
-    """One transaction for a command, with schema and app errors told plainly."""
+def command_session(settings: Settings | None = None) -> Iterator[Session]:
+    """The write session of a command's unit of work (committed when the command's block
+    ends, rolled back on an error), with schema and app errors told plainly."""
     from app.core.migrate import schema_problem
 
     settings = settings or get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     try:
         issue = schema_problem(engine, settings.effective_database_url)
         if issue:
             fail(issue)
-        factory = make_sessionmaker(engine)
-        with factory() as session:
-            try:
-                yield session
-                session.commit()
-            except AppError as exc:
-                session.rollback()
-                fail(exc.detail + "".join(f"\n  {e['path']}: {e['message']}" for e in exc.errors))
+        try:
+            with unit_of_work(Database(engine)) as uow:
+                yield uow.session
+        except AppError as exc:
+            fail(exc.detail + "".join(f"\n  {e['path']}: {e['message']}" for e in exc.errors))
     finally:
         engine.dispose()
 
@@ -183,7 +184,7 @@ def registry_import(
     with progress_bar(transient=True) as bar:
         task = bar.add_task(f"Importing {file.name}", total=max(total, 0))
         try:
-            with unit_of_work() as session:
+            with command_session() as session:
                 result = import_file(
                     session, kind, file, m, delimiter, progress=lambda n: bar.advance(task, n)
                 )
@@ -250,7 +251,7 @@ def user_create(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with unit_of_work() as session:
+    with command_session() as session:
         create_user(session, username, password, role, unit, full_name)
     out.print(f"[green]User {username} created[/] ({role}, area {unit}).")
 
@@ -263,7 +264,7 @@ def token_create(
     """Create a long-lived device token and print it once (only its hash is kept)."""
     from app.auth.service import create_device_token
 
-    with unit_of_work() as session:
+    with command_session() as session:
         row, token = create_device_token(session, user, label)
         session.flush()
         token_id = row.id
@@ -280,7 +281,7 @@ def token_revoke(
     """Revoke a token; the device gets 401 from then on."""
     from app.auth.service import revoke_token
 
-    with unit_of_work() as session:
+    with command_session() as session:
         revoke_token(session, token_id)
     out.print(f"Token {token_id} revoked.")
 
@@ -293,7 +294,7 @@ def token_list(
     from app.auth.service import list_tokens
 
     table = Table("id", "user", "kind", "label", "created", "expires", "revoked")
-    with unit_of_work() as session:
+    with command_session() as session:
         for t, name in list_tokens(session, user):
             table.add_row(
                 str(t.id),
@@ -344,7 +345,7 @@ def demo(
         engine = make_engine(url)
         try:
             result = build_demo(
-                make_sessionmaker(engine),
+                Database(engine),
                 DemoSpec(schools=schools, seed=seed, returns=returns),
                 step,
             )
@@ -386,7 +387,7 @@ def forms_load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)
         for problem in exc.problems:
             console.print(f"  {escape(problem)}", highlight=False)
         raise typer.Exit(1) from exc
-    with unit_of_work() as session:
+    with command_session() as session:
         row, created = store_definition(session, defn)
     verb = "Loaded" if created else "Already loaded (identical)"
     out.print(f"[green]{verb}[/] {row.code} v{row.version}: {escape(row.title)}")

@@ -13,11 +13,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.router import router as auth_router
+from app.core.admission import AdmissionControl
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine, make_sessionmaker
+from app.core.db import make_engine
 from app.core.errors import document_problems, install_error_handlers, problem
 from app.core.health import router as health_router
 from app.core.migrate import schema_problem
+from app.core.uow import Database
 from app.forms.router import router as forms_router
 from app.forms.service import FormCache
 from app.metrics import router as metrics_router
@@ -97,7 +99,12 @@ class SchemaNotReady(RuntimeError):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for the given settings (the environment's by default)."""
     settings = settings or get_settings()
-    engine = make_engine(settings.effective_database_url, settings.pool_size)
+    engine = make_engine(
+        settings.effective_database_url,
+        settings.pool_size,
+        pool_timeout=settings.pool_timeout,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,11 +126,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _offline_docs(app)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine, write=True)
-    app.state.read_sessionmaker = make_sessionmaker(engine, write=False)
+    app.state.db = Database(engine)
     app.state.forms = FormCache()
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(RefuseNulInUrl)
+    # Outermost: a request the server cannot take now is refused before anything else runs.
+    app.add_middleware(
+        AdmissionControl,
+        slots=settings.pool_size,
+        queue=settings.queue_size,
+        wait_seconds=settings.queue_wait_seconds,
+    )
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(auth_router)

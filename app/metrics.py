@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
 from app.returns.models import CensusReturn
-from app.sync.service import oldest_device_sync
+from app.sync.devices import oldest_device_sync
 
 router = APIRouter(tags=["health"])
 
@@ -51,9 +51,9 @@ def metrics(request: Request) -> Response:
 
         registry = REGISTRY
         extra = CollectorRegistry()
-        extra.register(_DatabaseCollector(request.app.state.read_sessionmaker))
+        extra.register(_DatabaseCollector(request.app.state.db.reader))
         return Response(
             generate_latest(registry) + generate_latest(extra), media_type=CONTENT_TYPE_LATEST
         )
-    registry.register(_DatabaseCollector(request.app.state.read_sessionmaker))
+    registry.register(_DatabaseCollector(request.app.state.db.reader))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

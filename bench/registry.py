@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from app.auth.service import Principal  # noqa: E402
+from app.core.principal import Principal  # noqa: E402
 from app.core.db import make_engine, make_sessionmaker  # noqa: E402
 from app.registry.models import AdminUnit, School  # noqa: E402
 from app.registry.service import list_schools, list_units, subtree_filter  # noqa: E402

@@ -4,7 +4,7 @@ from alembic import context
 
 from app.core.config import get_settings
 from app.core.db import make_engine
-from app.core.models import metadata
+from app.models import metadata
 
 config = context.config
 

@@ -19,7 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.config import Settings
+from app.core import db as core_db
 from app.core.db import make_engine, make_sessionmaker
+from app.core.uow import Database
 from app.core.migrate import upgrade
 from app.main import create_app
 
@@ -151,7 +153,7 @@ def _build_demo(url: str) -> None:
     from app.demo.generator import DemoSpec, build_demo
 
     engine = make_engine(url)
-    build_demo(make_sessionmaker(engine), DemoSpec(**DEMO))
+    build_demo(Database(engine), DemoSpec(**DEMO))
     engine.dispose()
 
 
@@ -169,6 +171,16 @@ def demo_url(db_factory: DatabaseFactory) -> Iterator[str]:
     url = db_factory.copy(db_factory.template("demo", _build_demo))
     yield url
     db_factory.drop(url)
+
+
+@pytest.fixture(autouse=True)
+def no_lost_writes() -> Iterator[None]:
+    """Every test fails if some use case wrote and its work was rolled back without anyone
+    asking (a forgotten commit)."""
+    core_db.lost_writes.clear()
+    yield
+    lost, core_db.lost_writes[:] = list(core_db.lost_writes), []
+    assert not lost, f"writes rolled back without a commit: {lost}"
 
 
 def make_settings(url: str, tmp: Path) -> Settings:
@@ -201,6 +213,7 @@ class Demo:
     users: dict[str, str]
     result: "DemoResult"
     factory: sessionmaker[Session]
+    db: Database
 
     def token(self, username: str) -> str:
         resp = self.client.post(
@@ -219,8 +232,9 @@ def demo(demo_url: str, tmp_path: Path) -> Iterator[Demo]:
 
     engine = make_engine(demo_url)
     factory = make_sessionmaker(engine)
-    result = build_demo(factory, DemoSpec(**DEMO))  # already there: returns the users
+    db = Database(engine)
+    result = build_demo(db, DemoSpec(**DEMO))  # already there: returns the users
     users = {u.username: u.password for u in result.users}
     with TestClient(create_app(make_settings(demo_url, tmp_path))) as c:
-        yield Demo(demo_url, c, users, result, factory)
+        yield Demo(demo_url, c, users, result, factory, db)
     engine.dispose()

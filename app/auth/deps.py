@@ -6,20 +6,24 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.service import Principal, resolve_token
-from app.core.deps import SessionDep
+from app.auth.service import resolve_token
+from app.core.deps import UowDep
 from app.core.errors import Forbidden, Unauthorized
+from app.core.principal import Principal
 
 _bearer = HTTPBearer(auto_error=False, description="A session token or a device token.")
 
 
 def get_current_user(
-    session: SessionDep,
+    uow: UowDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller, checked with the request's own session (no connection of its own)."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("Send Authorization: Bearer <token>.")
-    return resolve_token(session, creds.credentials)
+    user = resolve_token(uow.reader, creds.credentials, uow.now)
+    uow.actor = user
+    return user
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form
 from app.auth import service
 from app.auth.deps import CurrentUser
 from app.auth.schemas import MePublic, TokenPublic
-from app.core.deps import SettingsDep, WriteSessionDep
+from app.core.deps import SettingsDep, UowDep
 from app.core.errors import problem_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -31,13 +31,12 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     },
 )
 def login(
-    session: WriteSessionDep,
+    uow: UowDep,
     settings: SettingsDep,
     username: Annotated[str, Form(examples=["clerk.nord"])],
     password: Annotated[str, Form(examples=["s3cret-pass"])],
 ) -> TokenPublic:
-    token = service.issue_session_token(session, username, password, settings.session_token_minutes)
-    session.commit()
+    token = service.issue_session_token(uow, username, password, settings.session_token_minutes)
     return TokenPublic(access_token=token, expires_in=settings.session_token_minutes * 60)
 
 

@@ -1,6 +1,5 @@
 """Users, passwords and tokens."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -9,6 +8,7 @@ from sqlmodel import col
 
 from app.auth.models import ApiToken, Role, User
 from app.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from app.core.principal import Principal
 from app.core.security import (
     burn_password_check,
     hash_password,
@@ -17,24 +17,8 @@ from app.core.security import (
     verify_password,
 )
 from app.core.types import utcnow
+from app.core.uow import UnitOfWork
 from app.registry.models import AdminUnit
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the user, role and area resolved from a bearer token."""
-
-    user_id: int
-    username: str
-    role: str
-    unit_id: int
-    unit_code: str
-    unit_path: str
-    token_id: int
-
-    def covers(self, path: str) -> bool:
-        """True when the admin unit with this path lies inside the caller's area."""
-        return path.startswith(self.unit_path)
 
 
 def create_user(
@@ -83,21 +67,23 @@ def create_user(
     return user
 
 
-def issue_session_token(session: Session, username: str, password: str, minutes: int) -> str:
-    """Password flow: the same 401 for an unknown user and a wrong password."""
-    user = session.scalar(select(User).where(col(User.username) == username))
+def issue_session_token(uow: UnitOfWork, username: str, password: str, minutes: int) -> str:
+    """Password flow: the same 401 for an unknown user and a wrong password. The password is
+    checked before the write begins (on SQLite the slow hash never holds the write lock)."""
+    user = uow.reader.scalar(select(User).where(col(User.username) == username))
     if user is None:
         burn_password_check(password)
         raise Unauthorized("Incorrect username or password.")
     if not verify_password(password, user.password_hash) or not user.is_active:
         raise Unauthorized("Incorrect username or password.")
     token = new_token("emis_s_")
+    session = uow.session
     session.add(
         ApiToken(
             user_id=user.id,  # type: ignore[arg-type]
             kind="session",
             token_hash=token_hash(token),
-            expires_at=utcnow() + timedelta(minutes=minutes),
+            expires_at=uow.now + timedelta(minutes=minutes),
         )
     )
     session.flush()

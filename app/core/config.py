@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,7 +26,23 @@ class Settings(BaseSettings):
     session_token_minutes: Annotated[int, Field(ge=1)] = 8 * 60
     sync_max_items: Annotated[int, Field(ge=1)] = 200
     sync_max_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
-    pool_size: Annotated[int, Field(ge=1)] = 10
+    pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
+        10,
+        description="Database connections per worker; also how many requests a worker serves "
+        "at once (each holds at most one connection).",
+    )
+    pool_timeout: Annotated[float, Field(gt=0)] = 10.0
+    queue_size: Annotated[int, Field(ge=0)] = Field(
+        50, description="Requests a worker keeps waiting for a free slot; more get 503 at once."
+    )
+    queue_wait_seconds: Annotated[float, Field(gt=0)] = Field(
+        10.0, description="How long a request may wait for a slot before it gets 503."
+    )
+    sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL"] = Field(
+        "FULL",
+        description="SQLite durability: FULL (default) syncs every commit, so an acknowledged "
+        "push survives a power cut; NORMAL is faster and may lose the last commits.",
+    )
     check_schema_on_start: bool = True
 
     @property

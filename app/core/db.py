@@ -23,13 +23,21 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+SQLITE_SYNCHRONOUS = ("FULL", "EXTRA", "NORMAL")
+
+
+def _sqlite_pragmas(synchronous: str) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        # FULL: in WAL mode every commit is synced to disk before it returns, so a revision
+        # acknowledged as applied survives a power cut (NORMAL may lose the last commits).
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return on_connect
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -45,8 +53,20 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
-    """Build an engine with the right settings for the database kind."""
+def make_engine(
+    url: str,
+    pool_size: int = 10,
+    *,
+    pool_timeout: float = 10.0,
+    sqlite_synchronous: str = "FULL",
+) -> Engine:
+    """Build an engine with the right settings for the database kind.
+
+    `pool_size` connections at most (PostgreSQL): the app admits no more requests at once than
+    that, so a request never waits for a connection; `pool_timeout` is the safety net, and
+    running out is a 503, not a 500."""
+    if sqlite_synchronous.upper() not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"sqlite synchronous must be one of {SQLITE_SYNCHRONOUS}")
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -54,25 +74,66 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=pool_timeout,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous.upper()))
 
         @event.listens_for(engine, "connect")
         def _no_pysqlite_tx(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
 
         event.listen(engine, "begin", _sqlite_begin)
+        watch_writes(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
     )
+    watch_writes(engine)
+    return engine
+
+
+# ---------------------------------------------------------------- writes that were never committed
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")
+lost_writes: list[str] = []  # statements rolled back without a commit (tests assert it is empty)
+
+
+def watch_writes(engine: Engine) -> None:
+    """Note every connection that wrote; a rollback of writes that nobody asked for is a use
+    case that forgot to commit (its work would silently vanish), kept in `lost_writes`."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _wrote(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:6].upper().startswith(_WRITES) and "wrote" not in conn.info:
+            conn.info["wrote"] = statement.strip().split("\n")[0][:120]
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn: Any) -> None:
+        conn.info.pop("wrote", None)
+        conn.info.pop("rollback_expected", None)
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(conn: Any) -> None:
+        wrote = conn.info.pop("wrote", None)
+        if wrote and not conn.info.pop("rollback_expected", False):
+            lost_writes.append(wrote)
+        conn.info.pop("rollback_expected", None)
+
+
+def expect_rollback(session: Session) -> None:
+    """Say that this session's writes are being undone on purpose (an error, a dry run)."""
+    if session.in_transaction():
+        session.connection().info["rollback_expected"] = True
 
 
 def table_of(model: type[SQLModel]) -> Table:

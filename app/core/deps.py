@@ -1,12 +1,13 @@
-"""Request dependencies shared by every feature: settings and the database session."""
+"""Request dependencies shared by every feature: settings, the unit of work and its sessions."""
 
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.core.config import Settings
+from app.core.uow import UnitOfWork, unit_of_work
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -14,25 +15,28 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def _session(factory: sessionmaker[Session]) -> Iterator[Session]:
-    session = factory()
-    try:
-        yield session
-    finally:
-        session.rollback()
-        session.close()
+def get_uow(request: Request) -> Iterator[UnitOfWork]:
+    """The request's unit of work: committed when the endpoint returns, before the response
+    leaves (scope="function"), rolled back when it raises."""
+    with unit_of_work(request.app.state.db) as uow:
+        yield uow
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A read session for one request."""
-    yield from _session(request.app.state.read_sessionmaker)
+# scope="function": the exit code (the commit) runs before the response is sent, so a failed
+# commit becomes an error response and nothing is acknowledged that is not durable.
+UowDep = Annotated[UnitOfWork, Depends(get_uow, scope="function")]
 
 
-def get_write_session(request: Request) -> Iterator[Session]:
-    """A session for a use case that writes; the use case commits it, the rest is rolled back."""
-    yield from _session(request.app.state.sessionmaker)
+def get_read_session(uow: UowDep) -> Session:
+    """The request's session for reading (the one the token was checked with)."""
+    return uow.reader
+
+
+def get_write_session(uow: UowDep) -> Session:
+    """The request's write session; the unit of work commits it."""
+    return uow.session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_read_session)]
 WriteSessionDep = Annotated[Session, Depends(get_write_session)]

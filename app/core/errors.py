@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -412,8 +413,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, title, detail, instance=request.url.path, headers=headers)
 
     @app.exception_handler(OperationalError)
-    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
-        log.error("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+    @app.exception_handler(SATimeoutError)  # no pooled connection free within pool_timeout
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.error(
+            "database error on %s %s: %s", request.method, request.url.path, getattr(exc, "orig", exc)
+        )
         return problem(
             503,
             "Service unavailable",

@@ -1,19 +1,34 @@
-"""The language of messages, from an Accept-Language header (RFC 9110 §12.5.4)."""
+"""The language of messages, from an Accept-Language header (RFC 9110 §12.5.4).
+
+The languages the server speaks are those of its message catalogues (`app.i18n.LANGUAGES`,
+English first): `SUPPORTED` reads them at each use, so a catalogue added at run time
+(`app.i18n.register_catalogue`) can be asked for at once."""
 
 from typing import Annotated
 
 from fastapi import Depends, Header
 
+import app.i18n as i18n
+
 MAX_HEADER = 1000  # characters read; browsers send far less
-SUPPORTED = ("en", "fr")  # the languages of every message; the first is the default
 
 
-def pick_language(header: str | None, supported: tuple[str, ...] = SUPPORTED) -> str:
+def __getattr__(name: str) -> tuple[str, ...]:
+    # SUPPORTED is looked up, not bound once: it follows the catalogues present.
+    if name == "SUPPORTED":
+        return i18n.LANGUAGES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def pick_language(header: str | None, supported: tuple[str, ...] | None = None) -> str:
     """The supported language the header prefers (highest q-value, then the earliest), or the
-    first supported one when none is acceptable or the header cannot be read.
+    first supported one when none is acceptable or the header cannot be read. `supported` is
+    the catalogues' languages (`SUPPORTED`) unless given.
 
     A region counts as its language (`fr-CA` is `fr`), `q=0` means "not this one", and `*` stands
     for every language the header does not name."""
+    if supported is None:
+        supported = i18n.LANGUAGES
     default = supported[0]
     if not header:
         return default
@@ -54,13 +69,14 @@ def request_language(
     accept_language: Annotated[
         str | None,
         Header(
-            description="Language of messages: en or fr (q-values honoured; English otherwise).",
+            description="Language of messages: one the server has a message catalogue for "
+            "(en, fr, …; q-values honoured; English otherwise).",
             examples=["fr"],
         ),
     ] = None,
 ) -> str:
     """The language a request asks for (Accept-Language), among those the server speaks."""
-    return pick_language(accept_language, SUPPORTED)
+    return pick_language(accept_language, i18n.LANGUAGES)
 
 
 Lang = Annotated[str, Depends(request_language)]

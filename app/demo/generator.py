@@ -12,46 +12,14 @@ from sqlmodel import col
 
 from app.auth.models import User
 from app.auth.service import create_user
+from app.core.uow import Database, unit_of_work
+from app.demo.levels import LEVELS
 from app.registry import service as registry
 from app.registry.models import AdminUnit, School, SchoolYear
 
 Step = Callable[[str, int, int], None]
 
 COUNTRY = "DM"
-LEVELS: list[dict[str, Any]] = [
-    {
-        "code": "pre_primary",
-        "name": "Pre-primary",
-        "sequence": 0,
-        "entrance_age": 4,
-        "duration": 2,
-        "grades": ["PP1", "PP2"],
-    },
-    {
-        "code": "primary",
-        "name": "Primary",
-        "sequence": 1,
-        "entrance_age": 6,
-        "duration": 6,
-        "grades": ["P1", "P2", "P3", "P4", "P5", "P6"],
-    },
-    {
-        "code": "lower_secondary",
-        "name": "Lower secondary",
-        "sequence": 2,
-        "entrance_age": 12,
-        "duration": 3,
-        "grades": ["S1", "S2", "S3"],
-    },
-    {
-        "code": "upper_secondary",
-        "name": "Upper secondary",
-        "sequence": 3,
-        "entrance_age": 15,
-        "duration": 3,
-        "grades": ["S4", "S5", "S6"],
-    },
-]
 _REGION_NAMES = [
     "Nord",
     "Sud",
@@ -270,13 +238,15 @@ def build_registry(session: Session, spec: DemoSpec, step: Step | None = None) -
 
 
 def build_demo(
-    factory: sessionmaker[Session], spec: DemoSpec, step: Step | None = None
+    target: "Database | sessionmaker[Session]", spec: DemoSpec, step: Step | None = None
 ) -> DemoResult:
-    """Build the registry in one transaction, then the returns in batches (or report that the
+    """Build the registry in one unit of work, then the returns in batches (or report that the
     demo is already there)."""
     from app.forms.service import load_standard_form
 
-    with factory() as session, session.begin():
+    db = target if isinstance(target, Database) else Database(target.kw["bind"])
+    with unit_of_work(db) as uow:
+        session = uow.session
         present = session.scalar(select(col(AdminUnit.id)).where(col(AdminUnit.code) == COUNTRY))
         if present is not None:
             districts = sorted(
@@ -303,5 +273,5 @@ def build_demo(
     if spec.returns:
         from app.demo.returns import fill_returns
 
-        fill_returns(factory, result.years[0], schools, spec.seed, step)
+        fill_returns(db, result.years[0], schools, spec.seed, step)
     return result

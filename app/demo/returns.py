@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from app.demo.generator import LEVELS
+from app.demo.levels import LEVELS
 
 GRADES_BY_LEVEL = {lv["code"]: (lv["entrance_age"], lv["grades"]) for lv in LEVELS}
 SUBJECTS = ("language", "mathematics", "science")
@@ -175,7 +175,7 @@ def batch_items(
 
 
 def fill_returns(
-    factory: Any,
+    db: Any,
     year: int,
     schools: Sequence[tuple[str, list[str]]],
     seed: int,
@@ -189,7 +189,7 @@ def fill_returns(
     checks run side by side and only the writes take turns (SQLite has one writer)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    url = factory.kw["bind"].url.render_as_string(hide_password=False)
+    url = db.engine.url.render_as_string(hide_password=False)
     if ":memory:" in url or url.rstrip("/").endswith("sqlite:"):
         raise ValueError("demo returns need a database that other processes can open")
     workers = workers or min(2, os.cpu_count() or 1)
@@ -225,14 +225,14 @@ def _worker_start(url: str) -> None:
     from sqlmodel import col
 
     from app.auth.models import User
-    from app.auth.service import Principal
-    from app.core.db import make_engine, make_sessionmaker
+    from app.core.db import make_engine
+    from app.core.principal import Principal
+    from app.core.uow import Database
     from app.forms.service import FormCache
     from app.registry.models import AdminUnit
 
-    engine = make_engine(url, pool_size=2)
-    writer, reader = make_sessionmaker(engine), make_sessionmaker(engine, write=False)
-    with reader() as session:
+    db = Database(make_engine(url, pool_size=2))
+    with db.reader() as session:
         admin, unit = session.execute(
             select(User, AdminUnit)
             .join(AdminUnit, col(AdminUnit.id) == User.admin_unit_id)
@@ -240,25 +240,23 @@ def _worker_start(url: str) -> None:
             .limit(1)
         ).one()
     principal = Principal(admin.id, admin.username, admin.role, unit.id, unit.code, unit.path, 0)  # type: ignore[arg-type]
-    _worker.update(writer=writer, reader=reader, principal=principal, forms=FormCache())
+    _worker.update(db=db, principal=principal, forms=FormCache())
 
 
 def _fill_batch(year: int, schools: Sequence[tuple[str, list[str]]], seed: int) -> tuple[int, int]:
-    """Generate one batch and push it the way the push endpoint does: checks in a read session,
-    then the write transaction. Returns (items, applied)."""
-    from app.sync.service import apply_push, prepare_push
+    """Generate one batch and push it through the push use case, as an administrator's bulk
+    load (the census window of a past year is not enforced). Returns (items, applied)."""
+    from app.core.uow import unit_of_work
+    from app.sync.push import push
 
     items = batch_items(year, schools, seed)
-    with _worker["reader"]() as session:
-        prepared = prepare_push(
-            session,
+    with unit_of_work(_worker["db"], actor=_worker["principal"]) as uow:
+        results = push(
+            uow,
             _worker["principal"],
             "demo-generator",
             items,
             _worker["forms"],
             enforce_window=False,
         )
-    with _worker["writer"]() as session:
-        results = apply_push(session, prepared)
-        session.commit()
     return len(items), sum(r.status in ("applied", "duplicate") for r in results)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.core.changelog import Change, note_changes
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.forms.checking import (
     STANDARD_FORM_PATH,
@@ -48,9 +49,7 @@ def store_definition(session: Session, defn: FormDefinition) -> tuple[FormVersio
     )
     session.add(row)
     session.flush()
-    from app.sync.changes import Change, record_changes
-
-    record_changes(session, [Change("form", f"{defn.code}/{defn.version}")])
+    note_changes(session, [Change("form", f"{defn.code}/{defn.version}")])
     return row, True
 
 

@@ -72,10 +72,9 @@ def get_admin_unit(code: str, session: SessionDep, _user: CurrentUser) -> AdminU
     responses=ADMINS_ONLY,
 )
 def put_admin_unit(
-    code: str, body: AdminUnitUpsert, session: WriteSessionDep, _admin: AdminUser
+    code: str, body: AdminUnitUpsert, _admin: AdminUser, session: WriteSessionDep
 ) -> AdminUnitPublic:
     service.upsert_units(session, [{"code": code, **body.model_dump()}])
-    session.commit()
     return service.get_unit(session, code)
 
 
@@ -116,11 +115,10 @@ def get_school(code: str, session: SessionDep, user: CurrentUser) -> SchoolPubli
     responses=ADMINS_ONLY,
 )
 def put_school(
-    code: str, body: SchoolUpsert, session: WriteSessionDep, admin: AdminUser
+    code: str, body: SchoolUpsert, admin: AdminUser, session: WriteSessionDep
 ) -> SchoolPublic:
     service.require_unit(session, body.unit)
     service.upsert_schools(session, [{"code": code, **body.model_dump(mode="json")}])
-    session.commit()
     return service.get_school(session, admin, code)
 
 
@@ -138,9 +136,8 @@ def put_school(
         ),
     },
 )
-def delete_school(code: str, session: WriteSessionDep, _admin: AdminUser) -> Response:
+def delete_school(code: str, _admin: AdminUser, session: WriteSessionDep) -> Response:
     service.delete_school(session, code)
-    session.commit()
     return Response(status_code=204)
 
 
@@ -170,10 +167,9 @@ def get_school_year(year: PathYear, session: SessionDep, _user: CurrentUser) -> 
     responses=ADMINS_ONLY,
 )
 def put_school_year(
-    year: PathYear, body: SchoolYearBase, session: WriteSessionDep, _admin: AdminUser
+    year: PathYear, body: SchoolYearBase, _admin: AdminUser, session: WriteSessionDep
 ) -> SchoolYearPublic:
     service.upsert_years(session, [{"year": year, **body.model_dump()}])
-    session.commit()
     return service.get_year(session, year)
 
 
@@ -193,10 +189,9 @@ def list_education_levels(session: SessionDep, _user: CurrentUser) -> list[Educa
     responses=ADMINS_ONLY,
 )
 def put_education_level(
-    code: str, body: EducationLevelBase, session: WriteSessionDep, _admin: AdminUser
+    code: str, body: EducationLevelBase, _admin: AdminUser, session: WriteSessionDep
 ) -> list[EducationLevelPublic]:
     service.upsert_levels(session, [{"code": code, **body.model_dump()}])
-    session.commit()
     return service.list_levels(session)
 
 
@@ -229,10 +224,9 @@ def get_population(
     responses=ADMINS_ONLY,
 )
 def put_population(
-    body: PopulationUpsert, session: WriteSessionDep, _admin: AdminUser
+    body: PopulationUpsert, _admin: AdminUser, session: WriteSessionDep
 ) -> PopulationCounts:
     counts = service.upsert_population(session, [r.model_dump() for r in body.rows])
-    session.commit()
     return PopulationCounts(
         created=counts.created, updated=counts.updated, unchanged=counts.unchanged
     )

@@ -7,14 +7,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from app.auth.service import Principal
+from app.core.changelog import Change, note_changes
 from app.core.db import table_of
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.paging import decode_cursor, encode_cursor
+from app.core.principal import Principal
 from app.core.types import utcnow
 from app.registry.models import AdminUnit, EducationLevel, Population, School, SchoolYear
 from app.registry.schemas import (
@@ -23,7 +25,6 @@ from app.registry.schemas import (
     SchoolPublic,
     SchoolYearPublic,
 )
-from app.sync.changes import Change, record_changes
 
 Progress = Callable[[int], None]
 
@@ -181,7 +182,7 @@ def upsert_units(
             if unit.parent_id != parent_id:
                 if parent is not None and parent.path.startswith(unit.path):
                     raise InvalidInput(f"Moving {unit.code!r} under {parent.code!r} makes a cycle.")
-                _move_subtree(session, unit, parent)
+                counts.changes.extend(_move_subtree(session, unit, parent))
             unit.name, unit.level_name = r["name"], r["level_name"]
             counts.updated += 1
             counts.changes.append(Change("admin_unit", unit.code, "upsert", unit.path))
@@ -216,7 +217,7 @@ def upsert_units(
         pending = [r for r in pending if r["code"] not in done]
     session.expire_all()
     if record:
-        record_changes(session, counts.changes)
+        note_changes(session, counts.changes)
     return counts
 
 
@@ -226,10 +227,28 @@ def _bind(name: str) -> Any:
     return bindparam(name)
 
 
-def _move_subtree(session: Session, unit: AdminUnit, parent: AdminUnit | None) -> None:
+def _move_subtree(session: Session, unit: AdminUnit, parent: AdminUnit | None) -> list[Change]:
+    """Move a unit and everything below it under `parent`. Returns what devices must learn:
+    every unit and school of the subtree leaves its old area (delete there) and arrives in the
+    new one (upsert there; a school brings its returns), and the new ancestors are announced to
+    the moved area."""
     old = unit.path
     new = f"{parent.path if parent else '/'}{unit.id}/"
     delta = (parent.level + 1 if parent else 0) - unit.level
+    units = list(
+        session.execute(
+            select(col(AdminUnit.code), col(AdminUnit.path)).where(
+                subtree_filter(AdminUnit.path, old)
+            )
+        )
+    )
+    schools = list(
+        session.execute(
+            select(col(School.code), col(AdminUnit.path))
+            .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
+            .where(subtree_filter(AdminUnit.path, old))
+        )
+    )
     session.execute(
         update(AdminUnit)
         .where(subtree_filter(AdminUnit.path, old))
@@ -237,6 +256,21 @@ def _move_subtree(session: Session, unit: AdminUnit, parent: AdminUnit | None) -
     )
     unit.parent_id = parent.id if parent else None
     unit.path, unit.level = new, unit.level + delta
+
+    def moved(path: str) -> str:
+        return new + path[len(old) :]
+
+    changes = [Change("admin_unit", c, "delete", p) for c, p in units]
+    changes += [Change("school", c, "delete", p, with_dependents=True) for c, p in schools]
+    changes += [Change("admin_unit", c, "upsert", moved(p)) for c, p in units]
+    changes += [Change("school", c, "upsert", moved(p), with_dependents=True) for c, p in schools]
+    if parent is not None:
+        ancestors = [int(i) for i in parent.path.strip("/").split("/") if i]
+        for code, path in session.execute(
+            select(col(AdminUnit.code), col(AdminUnit.path)).where(col(AdminUnit.id).in_(ancestors))
+        ):
+            changes.append(Change("admin_unit", code, "upsert", path))
+    return changes
 
 
 # ---------------------------------------------------------------- schools
@@ -266,6 +300,7 @@ def upsert_schools(
             select(col(AdminUnit.code), col(AdminUnit.id), col(AdminUnit.path))
         )
     }
+    path_of_unit = {i: p for i, p in units.values()}
     existing = {
         row[0]: row[1:]
         for row in session.execute(
@@ -297,6 +332,17 @@ def upsert_schools(
         elif tuple(old[1:]) != tuple(values[f] for f in _SCHOOL_FIELDS):
             updates.append({"b_id": old[0], **values})
             counts.updated += 1
+            if old[2] != unit_id:
+                # Moved to another unit: it leaves the old area (with its returns) and arrives
+                # in the new one, with them.
+                old_path = path_of_unit.get(old[2], "/")
+                counts.changes.append(
+                    Change("school", r["code"], "delete", old_path, with_dependents=True)
+                )
+                counts.changes.append(
+                    Change("school", r["code"], "upsert", unit_path, with_dependents=True)
+                )
+                continue
         else:
             counts.unchanged += 1
             continue
@@ -316,7 +362,7 @@ def upsert_schools(
         progress(len(rows) % 1000)
     session.expire_all()
     if record:
-        record_changes(session, counts.changes)
+        note_changes(session, counts.changes)
     return counts
 
 
@@ -397,18 +443,19 @@ def list_schools(
 
 
 def delete_school(session: Session, code: str) -> None:
-    """Remove a school that has no returns (close it instead when it has)."""
-    from app.returns.models import CensusReturn
-
+    """Remove a school that has no returns (close it instead when it has). The returns' foreign
+    key refuses the delete when there are some, so the registry need not read their table."""
     found = school_with_unit(session, code)
     if found is None:
         raise NotFound(f"No school has the code {code!r}.")
     school, unit = found
-    if session.scalar(select(func.count()).where(col(CensusReturn.school_id) == school.id)):
-        raise Conflict(f"School {code!r} has returns; set its status to closed instead.")
-    session.delete(school)
-    session.flush()
-    record_changes(session, [Change("school", code, "delete", unit.path)])
+    try:
+        with session.begin_nested():
+            session.execute(delete(School).where(col(School.id) == school.id))
+    except IntegrityError as exc:
+        raise Conflict(f"School {code!r} has returns; set its status to closed instead.") from exc
+    session.expunge(school)
+    note_changes(session, [Change("school", code, "delete", unit.path)])
 
 
 # ---------------------------------------------------------------- school years, structure
@@ -458,7 +505,7 @@ def upsert_years(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCoun
             continue
         counts.changes.append(Change("school_year", str(r["year"])))
     session.flush()
-    record_changes(session, counts.changes)
+    note_changes(session, counts.changes)
     return counts
 
 
@@ -568,3 +615,26 @@ def population_for(session: Session, unit_code: str, year: int) -> list[dict[str
         .order_by(col(Population.age), col(Population.sex))
     ).all()
     return [{"age": a, "sex": s, "value": int(v)} for a, s, v in rows]
+
+
+# ---------------------------------------------------------------- lookups for other features
+
+
+def schools_by_code(session: Session, codes: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """(school id, unit path) of each known school among `codes` (one indexed IN list)."""
+    wanted = list(set(codes))
+    if not wanted:
+        return {}
+    return {
+        c: (sid, path)  # type: ignore[misc]  # primary keys are never NULL
+        for c, sid, path in session.execute(
+            select(col(School.code), col(School.id), col(AdminUnit.path))
+            .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
+            .where(col(School.code).in_(wanted))
+        )
+    }
+
+
+def years_by_number(session: Session) -> dict[int, SchoolYear]:
+    """Every school year, by its number."""
+    return {y.year: y for y in session.scalars(select(SchoolYear))}

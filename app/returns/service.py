@@ -1,8 +1,10 @@
 """The returns store: apply a checked revision, read current returns and their history."""
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -11,9 +13,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.auth.models import User
-from app.auth.service import Principal
 from app.core.errors import NotFound
 from app.core.paging import decode_cursor, encode_cursor
+from app.core.principal import Principal
 from app.registry.models import AdminUnit, School
 from app.registry.service import area_path, school_in_area, subtree_filter
 from app.returns.models import CensusReturn, ReturnRevision, ReturnStatusChange
@@ -26,7 +28,124 @@ from app.returns.schemas import (
     StatusChangePublic,
 )
 
-STATUSES = ("submitted", "invalid", "returned", "approved", "locked")
+
+class ReturnStatus(StrEnum):
+    """Where a return stands (DOMAIN.md); every change of it is a status history row."""
+
+    SUBMITTED = "submitted"
+    INVALID = "invalid"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    LOCKED = "locked"
+
+
+STATUSES = tuple(s.value for s in ReturnStatus)
+ReturnKey = tuple[str, int, int]  # (form, year, school id)
+
+
+@dataclass(frozen=True)
+class PushedBefore:
+    """What a push id already stored: the content it carried and the result it got."""
+
+    content_hash: str
+    revision: int
+    status: str
+    errors: list[Any]
+    warnings: list[Any]
+
+
+def pushed_before(session: Session, push_ids: Collection[str]) -> dict[str, PushedBefore]:
+    """The revisions these push ids stored, by id (one indexed IN list)."""
+    if not push_ids:
+        return {}
+    return {
+        pid: PushedBefore(h, rev, st, e, w)
+        for pid, h, rev, st, e, w in session.execute(
+            select(
+                col(ReturnRevision.push_id),
+                col(ReturnRevision.content_hash),
+                col(ReturnRevision.revision),
+                col(ReturnRevision.status),
+                col(ReturnRevision.errors),
+                col(ReturnRevision.warnings),
+            ).where(col(ReturnRevision.push_id).in_(list(push_ids)))
+        )
+    }
+
+
+def current_and_previous(
+    session: Session, keys: Collection[ReturnKey]
+) -> tuple[dict[ReturnKey, int], dict[ReturnKey, dict[str, Any]]]:
+    """For (form, year, school id) keys: the current revision number of each return that
+    exists, and the values of the same school's return of the year before (for plausibility)."""
+    current: dict[ReturnKey, int] = {}
+    previous: dict[ReturnKey, dict[str, Any]] = {}
+    if not keys:
+        return current, previous
+    # IN lists on indexed columns, filtered here: one index probe per school, whatever the
+    # size of the table (a long OR of ANDs makes some planners scan it).
+    school_ids = {k[2] for k in keys}
+    years = {k[1] for k in keys} | {k[1] - 1 for k in keys}
+    rows = session.execute(
+        select(
+            col(CensusReturn.id),
+            col(CensusReturn.form_code),
+            col(CensusReturn.year),
+            col(CensusReturn.school_id),
+            col(CensusReturn.revision),
+        ).where(col(CensusReturn.school_id).in_(school_ids), col(CensusReturn.year).in_(years))
+    ).all()
+    last_year: dict[int, ReturnKey] = {}
+    for rid, f, y, sid, rev in rows:
+        if (f, y, sid) in keys:
+            current[(f, y, sid)] = rev
+        if (f, y + 1, sid) in keys:
+            last_year[rid] = (f, y + 1, sid)  # type: ignore[index]  # a primary key
+    if last_year:
+        for rid, values in session.execute(
+            select(col(ReturnRevision.return_id), col(ReturnRevision.values))
+            .join(
+                CensusReturn,
+                and_(
+                    col(ReturnRevision.return_id) == CensusReturn.id,
+                    col(ReturnRevision.revision) == CensusReturn.revision,
+                ),
+            )
+            .where(col(CensusReturn.id).in_(last_year))
+        ):
+            previous[last_year[rid]] = values
+    return current, previous
+
+
+def lock_returns(session: Session, keys: Collection[ReturnKey]) -> None:
+    """Lock the existing returns among `keys` in one global order (PostgreSQL; SQLite has a
+    single writer): two batches that touch the same returns then never wait on each other in
+    a circle, whatever order their items came in."""
+    if len(keys) < 2 or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        select(col(CensusReturn.id))
+        .where(
+            col(CensusReturn.school_id).in_({k[2] for k in keys}),
+            col(CensusReturn.year).in_({k[1] for k in keys}),
+        )
+        .order_by(col(CensusReturn.id))
+        .with_for_update()
+    ).all()
+
+
+def return_keys_of_schools(session: Session, school_ids: Collection[int]) -> dict[int, list[tuple[str, int]]]:
+    """(form, year) of every return of these schools, by school id."""
+    out: dict[int, list[tuple[str, int]]] = {i: [] for i in school_ids}
+    if not school_ids:
+        return out
+    for sid, form, year in session.execute(
+        select(col(CensusReturn.school_id), col(CensusReturn.form_code), col(CensusReturn.year))
+        .where(col(CensusReturn.school_id).in_(list(school_ids)))
+        .order_by(col(CensusReturn.year), col(CensusReturn.form_code))
+    ):
+        out[sid].append((form, year))
+    return out
 
 
 def content_hash(
@@ -208,8 +327,12 @@ def _comments(session: Session, return_ids: list[int]) -> dict[int, list[dict[st
 
 
 def localized(findings: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
-    """Stored findings with their message in the reader's language, where it was kept."""
-    return [{**f, "message": f.get("messages", {}).get(lang, f["message"])} for f in findings]
+    """Stored findings in the API's shape, their message in the reader's language: rendered
+    from their params (`{code, path, severity, params}`), or, stored before findings were data,
+    from their kept text (see app.i18n.render_finding)."""
+    from app.i18n import render_findings  # here, not at the top: only this body is i18n's
+
+    return render_findings(findings, lang)
 
 
 def returns_public(

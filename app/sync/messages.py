@@ -1,47 +1,32 @@
-"""The push's own findings (before the check engine runs), in English and French."""
+"""The push's own findings (before the check engine runs), as data; their texts, in every
+language, live in the catalogues of `app.i18n` (app/i18n/catalogues/*.yaml)."""
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "NOT_AN_ITEM": {
-        "en": "An item must be an object.",
-        "fr": "Un élément doit être un objet.",
-    },
-    "INVALID_ITEM": {
-        "en": "“{field}” is not valid: {detail}",
-        "fr": "« {field} » n'est pas valide : {detail}",
-    },
-    "ID_REUSED": {
-        "en": "Change id {id} was already used for other content (revision {revision}); "
-        "make a new id for a new change.",
-        "fr": "L'identifiant de modification {id} a déjà servi pour un autre contenu "
-        "(révision {revision}) ; créez un nouvel identifiant pour une nouvelle modification.",
-    },
-    "UNKNOWN_SCHOOL": {
-        "en": "No school has the code “{school}”.",
-        "fr": "Aucune école n'a le code « {school} ».",
-    },
-    "OUTSIDE_AREA": {
-        "en": "School {school} lies outside your area ({area}).",
-        "fr": "L'école {school} est hors de votre zone ({area}).",
-    },
-    "UNKNOWN_YEAR": {
-        "en": "No school year {year}.",
-        "fr": "Aucune année scolaire {year}.",
-    },
-    "WINDOW_CLOSED": {
-        "en": "The census window for {label} closed on {closed}; ask an administrator to "
-        "reopen it.",
-        "fr": "La période de recensement {label} est close depuis le {closed} ; demandez à un "
-        "administrateur de la rouvrir.",
-    },
-    "UNKNOWN_FORM": {
-        "en": "No form “{form}” version {version}; pull to get the forms.",
-        "fr": "Aucun formulaire « {form} » version {version} ; synchronisez (pull) pour "
-        "recevoir les formulaires.",
-    },
-}
+from typing import Any
+
+from app.i18n import render
+
+# The codes the push reports itself; each has a text in every catalogue (English at least).
+PUSH_CODES = (
+    "NOT_AN_ITEM",
+    "INVALID_ITEM",
+    "ID_REUSED",
+    "UNKNOWN_SCHOOL",
+    "OUTSIDE_AREA",
+    "UNKNOWN_YEAR",
+    "WINDOW_CLOSED",
+    "UNKNOWN_FORM",
+)
 
 
 def push_message(code: str, lang: str, **kw: object) -> str:
     """The text of a push finding, filled in, in the caller's language (English otherwise)."""
-    texts = MESSAGES[code]
-    return texts.get(lang, texts["en"]).format(**kw)
+    return render(code, lang, kw)
+
+
+def push_finding(code: str, path: str = "", **params: object) -> dict[str, Any]:
+    """A push finding (an error) in the stored shape `{code, path, severity, params}`; the API's
+    shape in the caller's language is `app.i18n.render_finding(finding, lang)`."""
+    return {"code": code, "path": path, "severity": "error", "params": dict(params)}
+
+
+__all__ = ["PUSH_CODES", "push_finding", "push_message"]

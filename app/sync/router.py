@@ -9,12 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from app.auth.deps import CurrentUser, require_roles
-from app.auth.service import Principal
-from app.core.deps import SessionDep, SettingsDep
+from app.core.deps import SettingsDep, UowDep
 from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge, problem_responses
 from app.core.lang import Lang
+from app.core.principal import Principal
 from app.core.types import utcnow
-from app.sync import service
+from app.sync import pull as pull_service
+from app.sync import push as push_service
+from app.sync.devices import touch_device
 from app.sync.schemas import PUSH_EXAMPLE, PullResponse, PushRequest, PushResponse, SyncConfig
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
@@ -81,7 +83,9 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
         s413="Too many items or bytes (see GET /api/v1/sync/config); nothing stored.",
     ),
 )
-async def push(request: Request, settings: SettingsDep, user: Pusher, lang: Lang) -> PushResponse:
+async def push(
+    request: Request, settings: SettingsDep, user: Pusher, lang: Lang, uow: UowDep
+) -> PushResponse:
     body = await _read_body(request, settings.sync_max_bytes)
     try:
         data: Any = orjson.loads(body)
@@ -106,18 +110,10 @@ async def push(request: Request, settings: SettingsDep, user: Pusher, lang: Lang
             f"{len(req.items)} items sent; at most {settings.sync_max_items} per request."
         )
 
-    def work() -> PushResponse:
-        # Reads and checks first, in a read session: on SQLite they do not hold the write lock.
-        with request.app.state.read_sessionmaker() as reader:
-            prepared = service.prepare_push(
-                reader, user, req.device_id, req.items, request.app.state.forms, lang
-            )
-        with request.app.state.sessionmaker() as session:
-            results = service.apply_push(session, prepared)
-            session.commit()  # results leave only after this
-        return PushResponse(results=results)
-
-    return await run_in_threadpool(work)
+    results = await run_in_threadpool(
+        push_service.push, uow, user, req.device_id, req.items, request.app.state.forms, lang
+    )
+    return PushResponse(results=results)  # the unit of work committed inside push()
 
 
 @router.get(
@@ -127,7 +123,7 @@ async def push(request: Request, settings: SettingsDep, user: Pusher, lang: Lang
     responses=problem_responses(410, s410="The cursor cannot be honoured; pull again without one."),
 )
 def pull(
-    session: SessionDep,
+    uow: UowDep,
     user: CurrentUser,
     request: Request,
     lang: Lang,
@@ -140,9 +136,9 @@ def pull(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> PullResponse:
-    changes, next_cursor, has_more = service.pull(session, user, cursor, limit, lang)
+    changes, next_cursor, has_more = pull_service.pull(uow.reader, user, cursor, limit, lang)
     if device := request.headers.get("x-device-id"):
-        service.record_pull(request.app.state.sessionmaker, device[:100], user.user_id)
+        touch_device(uow.session, device[:100], user.user_id, uow.now, push=False)
     return PullResponse(changes=changes, cursor=next_cursor, has_more=has_more)
 
 

@@ -1,9 +1,9 @@
 """API shapes for sync (see API.md: push, pull, config)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from app.core.bounds import MAX_INT, Year
 from app.registry.schemas import SCHOOL_EXAMPLE
@@ -54,7 +54,34 @@ class PushItem(BaseModel):
         description="The return's values: an object of data element codes (see the form).",
         json_schema_extra={"type": "object", "additionalProperties": True},
     )
-    captured_at: datetime | None = None
+    captured_at: AwareDatetime | None = Field(
+        None,
+        description="When the clerk made the change: RFC 3339 with a time zone; a time without "
+        "one, or one that is no real instant, rejects this item alone.",
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _one_form(cls, value: str) -> str:
+        # Ids are compared case-insensitively: one stored form, lower case.
+        return value.lower()
+
+    @field_validator("captured_at", mode="before")
+    @classmethod
+    def _text_only(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be an RFC 3339 date and time with a time zone, as text")
+        return value
+
+    @field_validator("captured_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise ValueError("is not a real instant (out of range once converted to UTC)") from exc
 
 
 class PushRequest(BaseModel):

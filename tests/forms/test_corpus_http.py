@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.auth.service import Principal
+from app.core.principal import Principal
 from app.forms.service import FormCache
 from app.registry.models import AdminUnit
-from app.sync.service import push_batch
+from app.core.uow import unit_of_work
+from app.sync.push import push as push_use_case
 from sync_client.checks import STANDARD_FORM_PATH, compile_form, load_definition_file
 from tests.sync.helpers import clerk_schools, item, push
 
@@ -22,7 +23,8 @@ CLIENT = compile_form(load_definition_file(STANDARD_FORM_PATH))  # the offline c
 
 def seed_previous_year(demo: Any, school: str, year: int, values: dict[str, Any]) -> None:
     """Store last year's return as an administrator's bulk load (that year's window is closed)."""
-    with demo.factory() as s:
+    with unit_of_work(demo.db) as uow:
+        s = uow.reader
         admin, unit = s.execute(
             select(User, AdminUnit)
             .join(AdminUnit, AdminUnit.id == User.admin_unit_id)
@@ -30,11 +32,10 @@ def seed_previous_year(demo: Any, school: str, year: int, values: dict[str, Any]
             .limit(1)
         ).one()
         who = Principal(admin.id, admin.username, admin.role, unit.id, unit.code, unit.path, 0)
-        (r,) = push_batch(
-            s, who, "seed", [item(school, year, values=values)], FormCache(), enforce_window=False
+        (r,) = push_use_case(
+            uow, who, "seed", [item(school, year, values=values)], FormCache(), enforce_window=False
         )
         assert r.status == "applied", r
-        s.commit()
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=[c.stem for c in CORPUS])

@@ -54,3 +54,15 @@ def push(
     return demo.client.post(
         "/api/v1/sync/push", json={"device_id": device, "items": items}, headers=h
     )
+
+
+def cells(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as a user compares them: the same cells whatever their order (the server stores
+    them in one canonical order)."""
+    out: dict[str, Any] = {}
+    for code, v in values.items():
+        if isinstance(v, list):
+            out[code] = sorted(tuple(sorted((k, str(x)) for k, x in c.items())) for c in v)
+        else:
+            out[code] = v
+    return out

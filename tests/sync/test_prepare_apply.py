@@ -4,24 +4,29 @@ writer commits in between is caught when the batch is applied, never stored twic
 from sqlalchemy import func, select
 
 from app.auth.service import resolve_token
+from app.core.uow import unit_of_work
 from app.forms.service import FormCache
 from app.returns.models import ReturnRevision
-from app.sync.service import apply_push, prepare_push
+from app.sync.push import _apply_batch, _prepare_batch
 from tests.sync.helpers import clerk_schools, item
+
+# push() runs both phases back to back; these tests reach between them to let another writer in.
 
 
 def _prepare(demo, items):
     token = demo.token("clerk")
-    with demo.factory() as session:
-        principal = resolve_token(session, token)
-        return prepare_push(session, principal, "laptop-1", items, FormCache())
+    with unit_of_work(demo.db) as uow:
+        principal = resolve_token(uow.reader, token)
+        return _prepare_batch(uow, principal, "laptop-1", items, FormCache(), "en", True)
+
+
+def _apply_results(demo, prepared):
+    with unit_of_work(demo.db) as uow:
+        return uow.transaction(lambda session: _apply_batch(session, prepared))
 
 
 def _apply(demo, prepared):
-    with demo.factory() as session:
-        results = apply_push(session, prepared)
-        session.commit()
-    return [(r.status, r.revision) for r in results]
+    return [(r.status, r.revision) for r in _apply_results(demo, prepared)]
 
 
 def _revisions(demo, push_id):
@@ -83,9 +88,7 @@ def test_an_id_reused_between_the_phases_for_other_content_is_a_conflict(demo):
     b = {**item(b_school, year), "id": a["id"]}
     pa, pb = _prepare(demo, [a]), _prepare(demo, [b])
     assert _apply(demo, pa) == [("applied", 1)]
-    with demo.factory() as session:
-        results = apply_push(session, pb)
-        session.commit()
+    results = _apply_results(demo, pb)
     assert results[0].status == "conflict"
     assert [e.code for e in results[0].errors] == ["ID_REUSED"]
     assert _revisions(demo, a["id"]) == 1

@@ -1,6 +1,7 @@
 """Import every table module so the metadata is complete (Alembic, tests)."""
 
 from app.auth import models as auth_models
+from app.core import changelog as changelog_models
 from app.core.db import metadata
 from app.forms import models as forms_models
 from app.registry import models as registry_models
@@ -9,6 +10,7 @@ from app.sync import models as sync_models
 
 __all__ = [
     "auth_models",
+    "changelog_models",
     "forms_models",
     "metadata",
     "registry_models",
