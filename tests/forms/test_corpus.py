@@ -47,8 +47,9 @@ def run_client(*extra_imports: str) -> dict:
 
 def foreign_modules(modules: list[str]) -> list[str]:
     """Loaded modules the offline client must not need: server libraries and any `app` module
-    other than `app`, `app.forms` and the check engine under `app.forms.checking`."""
-    allowed_app = ("app", "app.forms", "app.forms.checking")
+    other than `app`, `app.forms`, the check engine under `app.forms.checking` and the message
+    catalogues under `app.i18n`."""
+    allowed_app = ("app", "app.forms", "app.forms.checking", "app.i18n")
     return [
         m
         for m in modules
@@ -56,7 +57,7 @@ def foreign_modules(modules: list[str]) -> list[str]:
         or (
             m.split(".")[0] == "app"
             and m not in allowed_app
-            and not m.startswith("app.forms.checking.")
+            and not m.startswith(("app.forms.checking.", "app.i18n."))
         )
     ]
 
@@ -76,6 +77,7 @@ def test_client_path_loads_only_the_check_engine(client_results):
     """Checking offline loads the check engine and no other server code or server library."""
     modules = client_results["modules"]
     assert "app.forms.checking.checker" in modules  # the probe saw the engine being used
+    assert "app.i18n" in modules  # and its texts rendered from the catalogues
     assert foreign_modules(modules) == []
     assert not {"fastapi", "sqlmodel", "sqlalchemy"} & set(modules)
 

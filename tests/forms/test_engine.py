@@ -220,16 +220,25 @@ def test_standard_form_round_trips_and_has_25_rules():
     assert parse_definition(defn.model_dump(mode="json")) == defn
 
 
-def test_a_stored_finding_keeps_every_language():
-    """A finding reads in the asked language and carries the others for later readers."""
+def test_a_stored_finding_is_data_read_in_any_language():
+    """A finding reads in the language checked in; as stored it keeps no text, only its params,
+    and reads later in each reader's language."""
     from app.forms.checking import STANDARD_FORM_PATH, load_definition_file
+    from app.i18n import render_finding
 
     form = compile_form(load_definition_file(STANDARD_FORM_PATH))
     values = {"enrolment": [{"grade": "P1", "sex": "F", "age": 6, "value": -3}]}
     (finding,) = form.check(values, None, "fr").structure_errors
     stored = finding.as_stored()
-    assert stored["message"] == stored["messages"]["fr"] == finding.as_dict()["message"]
-    assert "négatif" in stored["messages"]["fr"] and "negative" in stored["messages"]["en"]
+    assert stored == {
+        "code": "NEGATIVE_COUNT",
+        "path": "values.enrolment[0].value",
+        "severity": "error",
+        "params": {"element": "enrolment", "value": -3},
+    }
+    assert "négatif" in finding.message
+    assert render_finding(stored, "fr") == finding.as_dict()
+    assert "negative" in render_finding(stored, "en")["message"]
     rule = form.check(
         {
             "enrolment": [{"grade": "P1", "sex": "F", "age": 6, "value": 5}],
@@ -240,5 +249,8 @@ def test_a_stored_finding_keeps_every_language():
         "en",
     ).rule_errors
     rep = next(f for f in rule if f.code == "REP_LE_ENR").as_stored()
-    assert rep["messages"]["en"].startswith("More repeaters than pupils: 9 > 5")
-    assert rep["messages"]["fr"].startswith("Plus de redoublants que d'élèves: 9 > 5")
+    assert "message" not in rep and "messages" not in rep
+    assert render_finding(rep, "en")["message"].startswith("More repeaters than pupils: 9 > 5")
+    assert render_finding(rep, "fr")["message"].startswith(
+        "Plus de redoublants que d'élèves: 9 > 5"
+    )
