@@ -1,0 +1,32 @@
+"""`emis`: run the server and administer it (database, registry, users, tokens, forms, the
+change log, the demo). One module per feature; each command runs in one unit of work."""
+
+import typer
+
+from app.cli.db import db_app
+from app.cli.demo import demo
+from app.cli.forms import forms_app
+from app.cli.registry import registry_app
+from app.cli.serve import serve
+from app.cli.sync import sync_app
+from app.cli.users import token_app, user_app
+
+app = typer.Typer(
+    help="EMIS census server: serve, migrate, import, manage users.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(registry_app, name="registry")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(forms_app, name="forms")
+app.add_typer(sync_app, name="sync")
+app.command()(serve)
+app.command()(demo)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m app.cli`: the same as `emis`."""
+
+from app.cli import main
+
+main()
