@@ -6,11 +6,9 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlmodel import col
 
-from app.returns.models import CensusReturn
+from app.returns.service import count_by_status
 from app.sync.devices import oldest_device_sync
 
 router = APIRouter(tags=["health"])
@@ -24,9 +22,7 @@ class _DatabaseCollector:
 
     def collect(self) -> Iterator[Metric]:
         with self.factory() as session:
-            by_status = session.execute(
-                select(col(CensusReturn.status), func.count()).group_by(col(CensusReturn.status))
-            ).all()
+            by_status = count_by_status(session)
             oldest = oldest_device_sync(session)
         g = GaugeMetricFamily("emis_returns", "Returns by status.", labels=["status"])
         for status, n in by_status:

@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from app.core.principal import Principal  # noqa: E402
 from app.core.db import make_engine, make_sessionmaker  # noqa: E402
+from app.core.principal import Principal  # noqa: E402
 from app.registry.models import AdminUnit, School  # noqa: E402
 from app.registry.service import list_schools, list_units, subtree_filter  # noqa: E402
 from bench.ingest import drop_database, fresh_database  # noqa: E402

@@ -18,11 +18,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.core.config import Settings
 from app.core import db as core_db
+from app.core.config import Settings
 from app.core.db import make_engine, make_sessionmaker
-from app.core.uow import Database
 from app.core.migrate import upgrade
+from app.core.uow import Database
 from app.main import create_app
 
 if TYPE_CHECKING:

@@ -194,9 +194,7 @@ def compact(session: Session, up_to: int) -> int:
 def sequence_before(session: Session, moment: datetime) -> int:
     """The last sequence number recorded before `moment` (0 when none)."""
     return int(
-        session.scalar(
-            select(func.max(SyncChange.seq)).where(col(SyncChange.recorded_at) < moment)
-        )
+        session.scalar(select(func.max(SyncChange.seq)).where(col(SyncChange.recorded_at) < moment))
         or 0
     )
 

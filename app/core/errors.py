@@ -416,7 +416,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SATimeoutError)  # no pooled connection free within pool_timeout
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
         log.error(
-            "database error on %s %s: %s", request.method, request.url.path, getattr(exc, "orig", exc)
+            "database error on %s %s: %s",
+            request.method,
+            request.url.path,
+            getattr(exc, "orig", exc),
         )
         return problem(
             503,

@@ -57,7 +57,9 @@ class Database:
         self.writer: sessionmaker[Session] = make_sessionmaker(engine, write=True)
         self.reader: sessionmaker[Session] = make_sessionmaker(engine, write=False)
 
-    def unit_of_work(self, actor: Principal | None = None, now: datetime | None = None) -> "UnitOfWork":
+    def unit_of_work(
+        self, actor: Principal | None = None, now: datetime | None = None
+    ) -> "UnitOfWork":
         """A new unit of work on this database."""
         return UnitOfWork(self, actor=actor, now=now)
 
@@ -203,7 +205,9 @@ class UnitOfWork:
             except DBAPIError as exc:
                 if not is_retryable(exc) or attempt == attempts:
                     raise
-                log.warning("transaction retried", extra={"attempt": attempt, "error": str(exc.orig)})
+                log.warning(
+                    "transaction retried", extra={"attempt": attempt, "error": str(exc.orig)}
+                )
                 self.rollback()
                 time.sleep(random.uniform(0.005, 0.05) * attempt)
         raise AssertionError("unreachable")

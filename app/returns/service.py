@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -134,7 +134,9 @@ def lock_returns(session: Session, keys: Collection[ReturnKey]) -> None:
     ).all()
 
 
-def return_keys_of_schools(session: Session, school_ids: Collection[int]) -> dict[int, list[tuple[str, int]]]:
+def return_keys_of_schools(
+    session: Session, school_ids: Collection[int]
+) -> dict[int, list[tuple[str, int]]]:
     """(form, year) of every return of these schools, by school id."""
     out: dict[int, list[tuple[str, int]]] = {i: [] for i in school_ids}
     if not school_ids:
@@ -168,7 +170,7 @@ class NewRevision:
     school_id: int
     base_revision: int
     values: dict[str, Any]
-    status: str
+    status: ReturnStatus
     errors: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
     push_id: str | None
@@ -259,6 +261,42 @@ def apply_revisions(session: Session, revs: list[NewRevision]) -> list[int | Non
             ],
         )
     return numbers
+
+
+def change_status(
+    session: Session,
+    return_id: int,
+    to: ReturnStatus,
+    *,
+    by: int | None,
+    at: datetime,
+    comment: str | None = None,
+) -> ReturnStatus:
+    """Move a return to another status (a review, an approval, a lock) and write its history
+    row; the one way a status changes besides a new revision. Returns the status it left."""
+    row = session.execute(
+        select(col(CensusReturn.status), col(CensusReturn.revision)).where(
+            col(CensusReturn.id) == return_id
+        )
+    ).one()
+    before = ReturnStatus(row[0])
+    session.execute(
+        update(CensusReturn)
+        .where(col(CensusReturn.id) == return_id)
+        .values(status=to.value, updated_at=at, updated_by=by)
+    )
+    session.execute(
+        insert(ReturnStatusChange).values(
+            return_id=return_id,
+            revision=row[1],
+            from_status=before.value,
+            to_status=to.value,
+            comment=comment,
+            user_id=by,
+            at=at,
+        )
+    )
+    return before
 
 
 def _revision_row(rev: NewRevision, return_id: int, number: int) -> dict[str, Any]:
@@ -503,3 +541,13 @@ def list_returns(
         ],
         next_cursor=encode_cursor({"i": rows[-1][0].id}) if more else None,
     )
+
+
+def count_by_status(session: Session) -> list[tuple[str, int]]:
+    """How many returns stand at each status (for the operations view)."""
+    return [
+        (status, int(n))
+        for status, n in session.execute(
+            select(col(CensusReturn.status), func.count()).group_by(col(CensusReturn.status))
+        )
+    ]

@@ -11,9 +11,7 @@ from app.core.types import utcnow
 from app.sync.models import Device
 
 
-def touch_device(
-    session: Session, device_id: str, user_id: int, now: datetime, push: bool
-) -> None:
+def touch_device(session: Session, device_id: str, user_id: int, now: datetime, push: bool) -> None:
     """Note that a device pushed (or pulled) now, for this user."""
     column = "last_push_at" if push else "last_pull_at"
     dialect = session.get_bind().dialect.name

@@ -156,9 +156,7 @@ def _materialise(
                 data[("form", key)] = (row.definition, None)
     # Returns: those changed, and those of schools that moved (they moved along).
     movers = {r.entity_key for r in rows if r.entity_type == "school" and r.with_dependents}
-    dependents = return_keys_of_schools(
-        session, [school_ids[c] for c in movers if c in school_ids]
-    )
+    dependents = return_keys_of_schools(session, [school_ids[c] for c in movers if c in school_ids])
     return_keys: set[tuple[str, int, int]] = set()
     for key in return_codes:
         form, year, code = key.split("/")
@@ -179,9 +177,9 @@ def _materialise(
     for r in rows:
         out.append(_change(user, r.entity_type, r.entity_key, r.op, data))
         if r.entity_type == "school" and r.with_dependents and r.entity_key in school_ids:
-            sid = school_ids[r.entity_key]
-            for form, year in dependents.get(sid, []):
-                out.append(_change(user, "return", f"{form}/{year}/{r.entity_key}", r.op, data))
+            for dep_form, dep_year in dependents.get(school_ids[r.entity_key], []):
+                dep_key = f"{dep_form}/{dep_year}/{r.entity_key}"
+                out.append(_change(user, "return", dep_key, r.op, data))
     return out
 
 
@@ -194,5 +192,9 @@ def _change(
 ) -> ChangeOut:
     found = data.get((entity_type, key)) if op == "upsert" else None
     if found is None or not _sees(user, found[1], entity_type):
-        return ChangeOut(type=entity_type, op="delete", key=key, data=None)  # type: ignore[arg-type]
-    return ChangeOut(type=entity_type, op="upsert", key=key, data=found[0])  # type: ignore[arg-type]
+        return ChangeOut.model_validate(
+            {"type": entity_type, "op": "delete", "key": key, "data": None}
+        )
+    return ChangeOut.model_validate(
+        {"type": entity_type, "op": "upsert", "key": key, "data": found[0]}
+    )

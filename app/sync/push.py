@@ -31,6 +31,7 @@ from app.returns.service import (
     NewRevision,
     PushedBefore,
     ReturnKey,
+    ReturnStatus,
     apply_revision,
     apply_revisions,
     content_hash,
@@ -65,7 +66,7 @@ def push(
     results = uow.transaction(lambda session: _apply_batch(session, batch))
     elapsed = time.perf_counter() - started
     metrics.observe_push(results, elapsed)
-    counts = Counter(r.status for r in results)
+    counts: dict[str, int] = dict(Counter(str(r.status) for r in results))
     log.info(
         "push",
         extra={
@@ -285,7 +286,7 @@ def _prepare(
         school_id=school_id,
         base_revision=item.base_revision,
         values=values,
-        status="invalid" if errors else "submitted",
+        status=ReturnStatus.INVALID if errors else ReturnStatus.SUBMITTED,
         errors=errors,
         warnings=warnings,
         push_id=item.id,
@@ -343,7 +344,9 @@ def _apply_batch(session: Session, batch: _Batch) -> list[PushResult]:
     run = _Apply(session, batch, known, [])
     results = list(batch.results)
     _recheck_conflicts(run, results)
-    lock_returns(session, [p.key for _, _, p, _ in batch.order if p is not None and p.rev.base_revision])
+    lock_returns(
+        session, [p.key for _, _, p, _ in batch.order if p is not None and p.rev.base_revision]
+    )
     together: list[tuple[int, _Pending]] = []
     for n, item, prepared, linked in batch.order:
         if not linked and prepared is not None:
@@ -362,7 +365,7 @@ def _apply_batch(session: Session, batch: _Batch) -> list[PushResult]:
     conflicted: dict[int, ReturnKey] = {}
     for n, outcome in enumerate(results):
         raw = batch.raw_items[n]
-        school = known.schools.get(raw.get("school")) if isinstance(raw, dict) else None
+        school = known.schools.get(str(raw.get("school"))) if isinstance(raw, dict) else None
         if outcome is not None and outcome.status == "conflict" and not outcome.errors and school:
             conflicted[n] = (raw["form"], raw["year"], school[0])
     if conflicted:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.core.principal import Principal
+from app.core.uow import unit_of_work
 from app.forms.service import FormCache
 from app.registry.models import AdminUnit
-from app.core.uow import unit_of_work
 from app.sync.push import push as push_use_case
 from sync_client.checks import STANDARD_FORM_PATH, compile_form, load_definition_file
 from tests.sync.helpers import clerk_schools, item, push

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from app.cli import app as cli
+from app.core.changelog import SyncChange
 from app.core.config import get_settings
 from app.registry.models import AdminUnit, Population, School
-from app.core.changelog import SyncChange
 
 SHARED_DIR = Path(
     os.environ.get("EMIS_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared"
