@@ -16,9 +16,11 @@ from app.auth.router import router as auth_router
 from app.core.admission import AdmissionControl
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
-from app.core.errors import document_problems, install_error_handlers, problem
+from app.core.error_handlers import install_error_handlers
+from app.core.errors import problem
 from app.core.health import router as health_router
 from app.core.migrate import schema_problem
+from app.core.problem_docs import document_problems
 from app.core.uow import Database
 from app.forms.router import router as forms_router
 from app.forms.service import FormCache

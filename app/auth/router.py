@@ -8,7 +8,7 @@ from app.auth import service
 from app.auth.deps import CurrentUser
 from app.auth.schemas import MePublic, TokenPublic
 from app.core.deps import SettingsDep, UowDep
-from app.core.errors import problem_responses
+from app.core.problem_docs import problem_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

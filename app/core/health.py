@@ -6,8 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from app.core.errors import problem, problem_responses
+from app.core.errors import problem
 from app.core.migrate import schema_problem
+from app.core.problem_docs import problem_responses
 
 router = APIRouter(tags=["health"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from app.auth.deps import AdminUser, CurrentUser
 from app.core.bounds import PathYear, QueryYear
 from app.core.deps import SessionDep, WriteSessionDep
-from app.core.errors import AREA_FILTERED_LIST, problem_responses
+from app.core.problem_docs import AREA_FILTERED_LIST, problem_responses
 from app.registry import service
 from app.registry.schemas import (
     AdminUnitPublic,

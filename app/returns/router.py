@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 from app.auth.deps import CurrentUser
 from app.core.bounds import YEAR_MAX, YEAR_MIN, PathYear
 from app.core.deps import SessionDep
-from app.core.errors import AREA_FILTERED_LIST, problem_responses
 from app.core.lang import Lang
+from app.core.problem_docs import AREA_FILTERED_LIST, problem_responses
 from app.returns import service
 from app.returns.schemas import HistoryPublic, ReturnPage, ReturnPublic
 

@@ -10,9 +10,10 @@ from pydantic import ValidationError
 
 from app.auth.deps import CurrentUser, require_roles
 from app.core.deps import SettingsDep, UowDep
-from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge, problem_responses
+from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge
 from app.core.lang import Lang
 from app.core.principal import Principal
+from app.core.problem_docs import problem_responses
 from app.core.types import utcnow
 from app.sync import pull as pull_service
 from app.sync import push as push_service

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.core.db import make_engine
-from app.core.errors import Problem
+from app.core.problem_docs import Problem
 from app.main import SchemaNotReady, create_app
 
 

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
 
+from app.core.db import make_engine
+from app.core.uow import Database, unit_of_work
 from app.forms.service import compiled_form, load_standard_form
 
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.json"))
@@ -90,10 +91,13 @@ def test_isolation_probe_notices_server_code():
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=[c.stem for c in CORPUS])
-def test_case_gives_expected_findings_on_both_paths(path: Path, session: Session, client_results):
+def test_case_gives_expected_findings_on_both_paths(path: Path, db_url: str, client_results):
     """Each corpus case gives its expected codes, and the same findings on server and client."""
     case = json.loads(path.read_text(encoding="utf-8"))
-    row, _ = load_standard_form(session)
+    engine = make_engine(db_url)
+    with unit_of_work(Database(engine)) as uow:
+        row, _ = load_standard_form(uow.session)
+    engine.dispose()
     server = compiled_form(row)
     for lang in ("en", "fr"):
         result = server.check(case["values"], case["previous"], lang)

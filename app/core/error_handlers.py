@@ -1,0 +1,137 @@
+"""Exception handlers: every error the app can raise leaves as problem+json, never as a stack
+trace."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from app.core.errors import _STATUS_TITLES, AppError, problem
+
+log = logging.getLogger("emis.errors")
+
+
+def _loc_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = list(loc)
+    # FastAPI prefixes the source ("body", "query", "path", "header"); keep it, it helps.
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Turn pydantic's errors into {code, path, message} naming the field."""
+    out = []
+    for err in exc.errors():
+        out.append(
+            {
+                "code": str(err.get("type", "invalid")).upper(),
+                "path": _loc_to_path(err.get("loc", ())),
+                "message": str(err.get("msg", "invalid value")),
+            }
+        )
+    return out
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app accepts on this path (RFC 9110 §15.5.6)."""
+    return [
+        method
+        for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error the app can raise leaves as problem+json, never as a stack trace."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem(
+            exc.status,
+            exc.title,
+            exc.detail,
+            exc.type,
+            exc.errors,
+            instance=request.url.path,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = validation_errors(exc)
+        fields = ", ".join(e["path"] for e in errs[:5])
+        return problem(
+            422,
+            "Invalid input",
+            f"The request has {len(errs)} invalid field(s): {fields}.",
+            "invalid-input",
+            errs,
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = _STATUS_TITLES.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; list every method.
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return problem(exc.status_code, title, detail, instance=request.url.path, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(SATimeoutError)  # no pooled connection free within pool_timeout
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.error(
+            "database error on %s %s: %s",
+            request.method,
+            request.url.path,
+            getattr(exc, "orig", exc),
+        )
+        return problem(
+            503,
+            "Service unavailable",
+            "The database did not answer or the work could not be completed; nothing was "
+            "acknowledged. Try again shortly.",
+            "unavailable",
+            instance=request.url.path,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)  # SQLite's driver raises it for integers ≥ 2**63
+    async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+        cause = exc.orig if isinstance(exc, DataError) else exc
+        log.warning("unstorable value on %s %s: %s", request.method, request.url.path, cause)
+        return problem(
+            422,
+            "Invalid input",
+            "A value in the request cannot be stored (for example a NUL character or a number "
+            "out of range); nothing was changed.",
+            "invalid-input",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(
+            500,
+            "Internal server error",
+            "The server failed to handle this request; it has been logged.",
+            instance=request.url.path,
+        )
