@@ -534,7 +534,7 @@ def status(year: int | None = YearOpt, as_json: bool = JsonOpt) -> None:
     table.add_column(t("findings", lang), no_wrap=True)
     for r in rows:
         server = f"{r['server_status']} r{r['server_revision']}" if r["server_status"] else "—"
-        last = (r["last_push"] or "—")[:16].replace("T", " ")
+        last = (r["last_push"] or "—")[5:16].replace("T", " ") if r["last_push"] else "—"
         table.add_row(
             r["school"],
             escape(r["name"]),

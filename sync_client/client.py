@@ -186,7 +186,9 @@ class Client:
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = now_utc,
         timeout: float = 60.0,
+        keepalive: bool = True,
     ) -> None:
+        self.keepalive = keepalive
         self.home = Path(home) if home else default_home()
         self.config = self._read_config()
         self.lang = pick_lang(lang or self.config.get("lang"))
@@ -257,6 +259,7 @@ class Client:
                 policy=self.policy,
                 timeout=self.timeout,
                 on_retry=self.on_retry,
+                keepalive=self.keepalive,
             )
         return self._http
 
@@ -558,7 +561,7 @@ class Client:
         if state in ("applied", "duplicate"):
             result = json.loads(latest["result"] or "{}")
             rev = int(result.get("revision") or 0)
-            if server_rev > rev:
+            if server_rev >= rev:
                 return ReturnView(
                     defn.code, defn.version, year, school, "synced", server_flat, server_rev,
                     server, latest,

@@ -80,7 +80,9 @@ class _Wait:
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
-        self.expo = wait_exponential_jitter(initial=policy.initial, max=policy.max_wait)
+        self.expo = wait_exponential_jitter(
+            multiplier=policy.initial, max=policy.max_wait, jitter=policy.initial
+        )
 
     def __call__(self, state: RetryCallState) -> float:
         wait = float(self.expo(state))
@@ -112,6 +114,7 @@ class Http:
         timeout: float = 60.0,
         on_retry: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] | None = None,
+        keepalive: bool = True,
     ) -> None:
         headers = {
             "Accept-Encoding": "gzip",
@@ -123,7 +126,10 @@ class Http:
         if device_id:
             headers["X-Device-Id"] = device_id
         self.client = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            timeout=timeout,
+            limits=httpx.Limits(max_keepalive_connections=20 if keepalive else 0),
         )
         self.policy = policy or RetryPolicy()
         self.on_retry = on_retry
