@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -319,8 +320,11 @@ def template(
 def _findings_lines(con: Console, items: list[dict[str, Any]], style: str) -> None:
     for f in items:
         con.print(
-            f"  [{style}]{escape(f.get('code', ''))}[/] {escape(f.get('path', ''))}: "
-            f"{escape(str(f.get('message', '')))}"
+            Padding(
+                f"[{style}]{escape(f.get('code', ''))}[/] {escape(f.get('path', ''))}: "
+                f"{escape(str(f.get('message', '')))}",
+                (0, 0, 0, 2),
+            )
         )
 
 
@@ -355,8 +359,8 @@ def import_(
                 head = f"{p.school} {p.school_name}".strip() if p.school else t("no_school", lang)
                 con.print(f"\n[bold]{escape(head)}[/]")
             where = p.where(lang)
-            con.print(f"  • {escape(where + ': ' if where else '')}{escape(p.message)}")
-            con.print(f"    {escape(t('fix', lang))}: {escape(p.fix)}")
+            con.print(Padding(f"• {escape(where + ': ' if where else '')}{escape(p.message)}", (0, 0, 0, 2)))
+            con.print(Padding(f"{escape(t('fix', lang))}: {escape(p.fix)}", (0, 0, 0, 4)))
         raise typer.Exit(1)
     changed = sum(1 for r in report.returns if r.changed)
     con.print(escape(t("import_done", lang, file=file.name, n=len(report.returns), changed=changed)))

@@ -762,6 +762,11 @@ class Client:
                     self._rebase_after_rejection(db, row)
                 if status in ("applied", "duplicate") and res.get("revision"):
                     self._note_applied(db, row, res)
+                current = res.get("current")
+                if status == "conflict" and isinstance(current, dict):
+                    pulled = self.store.ref("return", f"{row['form']}/{row['year']}/{row['school']}")
+                    if pulled is None or int(pulled["revision"]) < int(current["revision"]):
+                        self._store_server_copy(db, current)
                 summary.results.append(
                     ItemResult(
                         row["school"],
