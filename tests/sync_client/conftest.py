@@ -167,6 +167,12 @@ def big_server(db_factory: Any, tmp_path: Path) -> Iterator[Server]:
     yield from _server(db_factory, tmp_path, "big", BIG, EMIS_SYNC_MAX_ITEMS="25")
 
 
+@pytest.fixture
+def wide_server(db_factory: Any, tmp_path: Path) -> Iterator[Server]:
+    """600 schools with the server's default push limits."""
+    yield from _server(db_factory, tmp_path, "big", BIG)
+
+
 def make_client(
     home: Path, base: str, token: str, *, lang: str = "en", policy: RetryPolicy = FAST, **kw: Any
 ) -> Client:
