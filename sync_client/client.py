@@ -470,7 +470,7 @@ class Client:
         while True:
             cursor = self.store.get_meta("cursor")
             gen = int(self.store.get_meta("gen", "0") or 0)
-            params: dict[str, Any] = {"limit": 1000}
+            params: dict[str, Any] = {"limit": int(self.config.get("pull_limit", 1000))}
             if cursor:
                 params["cursor"] = cursor
             try:
