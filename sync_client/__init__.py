@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from sync_client.client import Client, ClientError  # noqa: E402
+from sync_client.client import Client, ClientError
 
 __all__ = ["Client", "ClientError", "__version__"]

@@ -92,10 +92,9 @@ def _guard(as_json: bool) -> Any:
         def __enter__(self) -> None:
             return None
 
-        def __exit__(self, et: Any, exc: Any, tb: Any) -> bool:
+        def __exit__(self, et: Any, exc: Any, tb: Any) -> None:
             if isinstance(exc, ClientError | ApiError | Unreachable | StoreTooNew):
                 _fail(exc, as_json)
-            return False
 
     return Guard()
 
@@ -359,11 +358,17 @@ def import_(
                 head = f"{p.school} {p.school_name}".strip() if p.school else t("no_school", lang)
                 con.print(f"\n[bold]{escape(head)}[/]")
             where = p.where(lang)
-            con.print(Padding(f"• {escape(where + ': ' if where else '')}{escape(p.message)}", (0, 0, 0, 2)))
+            con.print(
+                Padding(
+                    f"• {escape(where + ': ' if where else '')}{escape(p.message)}", (0, 0, 0, 2)
+                )
+            )
             con.print(Padding(f"{escape(t('fix', lang))}: {escape(p.fix)}", (0, 0, 0, 4)))
         raise typer.Exit(1)
     changed = sum(1 for r in report.returns if r.changed)
-    con.print(escape(t("import_done", lang, file=file.name, n=len(report.returns), changed=changed)))
+    con.print(
+        escape(t("import_done", lang, file=file.name, n=len(report.returns), changed=changed))
+    )
     table = Table(show_lines=False)
     table.add_column(t("school", lang), no_wrap=True)
     table.add_column(t("name", lang))
@@ -398,7 +403,9 @@ def show(
         v = c.show(school, year)
         c.close()
     if as_json:
-        _out({"school": school, "year": v.year, "state": v.state, "base": v.base, "values": v.values})
+        _out(
+            {"school": school, "year": v.year, "state": v.state, "base": v.base, "values": v.values}
+        )
         return
     con = _console()
     con.print(f"[bold]{escape(school)}[/] {v.year}: {t('state_' + v.state, c.lang)}")

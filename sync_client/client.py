@@ -1,14 +1,14 @@
 """`Client`: every operation of the district client as a Python API (the CLI is a thin layer).
 
-    from sync_client import Client
-    c = Client.init("/path/home", server="https://emis.example.org")
-    c.login("clerk", "secret")          # the password is sent once and never stored
-    c.pull()                            # reference data, forms, the school's returns
-    c.template("census.xlsx")           # Excel for the clerk's schools
-    report = c.import_file("census.xlsx")
-    c.push()                            # the outbox, exactly once per change
-    c.conflicts(); c.resolve("DM-000001", keep="mine")
-    c.status()
+from sync_client import Client
+c = Client.init("/path/home", server="https://emis.example.org")
+c.login("clerk", "secret")          # the password is sent once and never stored
+c.pull()                            # reference data, forms, the school's returns
+c.template("census.xlsx")           # Excel for the clerk's schools
+report = c.import_file("census.xlsx")
+c.push()                            # the outbox, exactly once per change
+c.conflicts(); c.resolve("DM-000001", keep="mine")
+c.status()
 """
 
 import json
@@ -216,12 +216,15 @@ class Client:
         path = Path(home) if home else default_home()
         path.mkdir(parents=True, exist_ok=True)
         cfg_path = path / CONFIG
-        config: dict[str, Any] = json.loads(cfg_path.read_text("utf-8")) if cfg_path.exists() else {}
+        config: dict[str, Any] = (
+            json.loads(cfg_path.read_text("utf-8")) if cfg_path.exists() else {}
+        )
         if config.get("server") and config["server"].rstrip("/") != server.rstrip("/"):
             config.pop("token", None)
         config["server"] = server.rstrip("/")
         config.setdefault(
-            "device_id", device_id or f"emis-sync-{socket.gethostname()[:40]}-{uuid.uuid4().hex[:8]}"
+            "device_id",
+            device_id or f"emis-sync-{socket.gethostname()[:40]}-{uuid.uuid4().hex[:8]}",
         )
         if lang:
             config["lang"] = lang
@@ -324,7 +327,9 @@ class Client:
         """What is wrong with the set-up, and how to fix it."""
         lang = self.lang
         out: list[Check] = [
-            Check("store", True, t("doc_store", lang, path=str(self.store.path), v=self.store.version))
+            Check(
+                "store", True, t("doc_store", lang, path=str(self.store.path), v=self.store.version)
+            )
         ]
         if not self.config.get("server"):
             out.append(Check("server", False, t("not_initialised", lang), t("fix_init", lang)))
@@ -442,9 +447,7 @@ class Client:
                 raise ClientError(t("no_forms", self.lang), t("fix_pull", self.lang))
             if code is None and len({f["code"] for f in forms}) > 1:
                 codes = ", ".join(sorted({f["code"] for f in forms}))
-                raise ClientError(
-                    t("which_form", self.lang, codes=codes), t("fix_form", self.lang)
-                )
+                raise ClientError(t("which_form", self.lang, codes=codes), t("fix_form", self.lang))
             latest = max(forms, key=lambda f: int(f["version"]))
             code, version = str(latest["code"]), int(latest["version"])
         key = (code, version)
@@ -536,7 +539,9 @@ class Client:
     def _view(self, defn: FormDefinition, year: int, school: str) -> ReturnView:
         server = self.store.ref("return", f"{defn.code}/{year}/{school}")
         server_rev = int(server["revision"]) if server else 0
-        changes = [c for c in self.store.changes_of(defn.code, year, school) if c["state"] != "superseded"]
+        changes = [
+            c for c in self.store.changes_of(defn.code, year, school) if c["state"] != "superseded"
+        ]
         latest = changes[-1] if changes else None
         server_flat = flatten(defn, server["values"]) if server else {}
         if latest is None:
@@ -555,29 +560,57 @@ class Client:
         state = latest["state"]
         if state == "queued":
             return ReturnView(
-                defn.code, defn.version, year, school, "pending", mine,
-                int(latest["base_revision"]) + 1, server, latest,
+                defn.code,
+                defn.version,
+                year,
+                school,
+                "pending",
+                mine,
+                int(latest["base_revision"]) + 1,
+                server,
+                latest,
             )
         if state in ("applied", "duplicate"):
             result = json.loads(latest["result"] or "{}")
             rev = int(result.get("revision") or 0)
             if server_rev >= rev:
                 return ReturnView(
-                    defn.code, defn.version, year, school, "synced", server_flat, server_rev,
-                    server, latest,
+                    defn.code,
+                    defn.version,
+                    year,
+                    school,
+                    "synced",
+                    server_flat,
+                    server_rev,
+                    server,
+                    latest,
                 )
             return ReturnView(
                 defn.code, defn.version, year, school, "pushed", mine, rev, server, latest
             )
         if state == "conflict":
             return ReturnView(
-                defn.code, defn.version, year, school, "conflict", mine,
-                int(latest["base_revision"]), server, latest,
+                defn.code,
+                defn.version,
+                year,
+                school,
+                "conflict",
+                mine,
+                int(latest["base_revision"]),
+                server,
+                latest,
             )
         # rejected: never stored; the next change builds on what the rejected one built on
         return ReturnView(
-            defn.code, defn.version, year, school, "rejected", mine,
-            int(latest["base_revision"]), server, latest,
+            defn.code,
+            defn.version,
+            year,
+            school,
+            "rejected",
+            mine,
+            int(latest["base_revision"]),
+            server,
+            latest,
         )
 
     def _previous(self, defn: FormDefinition, year: int, school: str) -> dict[str, Any] | None:
@@ -647,9 +680,7 @@ class Client:
         self._school_or_fail(school)
         return self.view(school, year)
 
-    def set_cells(
-        self, school: str, cells: dict[str, Any], year: int | None = None
-    ) -> ReturnView:
+    def set_cells(self, school: str, cells: dict[str, Any], year: int | None = None) -> ReturnView:
         """Correct cells of one return without Excel (None clears a cell); one new change."""
         s = self._school_or_fail(school)
         year = year or self.current_year()
@@ -764,7 +795,9 @@ class Client:
                     self._note_applied(db, row, res)
                 current = res.get("current")
                 if status == "conflict" and isinstance(current, dict):
-                    pulled = self.store.ref("return", f"{row['form']}/{row['year']}/{row['school']}")
+                    pulled = self.store.ref(
+                        "return", f"{row['form']}/{row['year']}/{row['school']}"
+                    )
                     if pulled is None or int(pulled["revision"]) < int(current["revision"]):
                         self._store_server_copy(db, current)
                 summary.results.append(
@@ -919,9 +952,7 @@ class Client:
                 "UPDATE change SET state = 'superseded' WHERE seq = ?",
                 [(c["seq"],) for c in changes if c["state"] in ("conflict", "queued")],
             )
-            if current is not None and not self.store.ref(
-                "return", f"{defn.code}/{year}/{school}"
-            ):
+            if current is not None and not self.store.ref("return", f"{defn.code}/{year}/{school}"):
                 self._store_server_copy(db, current)
             base = int(current["revision"]) if current else 0
             if chosen != theirs:
@@ -942,7 +973,7 @@ class Client:
     def status(self, year: int | None = None) -> list[dict[str, Any]]:
         """Per school: local state, last push, server status, findings and reviewer comments."""
         year = year or self.current_year()
-        defn, compiled = self._form()
+        defn, _compiled = self._form()
         out = []
         for s in self.schools():
             v = self._view(defn, year, s["code"])
@@ -953,11 +984,11 @@ class Client:
                 errors, warnings = v.server.get("errors", []), v.server.get("warnings", [])
             else:
                 errors, warnings = [], []
-            pushes = [
-                c for c in self.store.changes_of(defn.code, year, s["code"]) if c["done_at"]
-            ]
+            pushes = [c for c in self.store.changes_of(defn.code, year, s["code"]) if c["done_at"]]
             last = pushes[-1] if pushes else None
-            rejected = json.loads(v.latest["result"] or "{}") if v.state == "rejected" and v.latest else {}
+            rejected = (
+                json.loads(v.latest["result"] or "{}") if v.state == "rejected" and v.latest else {}
+            )
             out.append(
                 {
                     "school": s["code"],
@@ -1016,8 +1047,14 @@ class Client:
                 where = parsed.where.get((school, f.path.removeprefix("values.")), ("", None, ""))
                 report.problems.append(
                     Problem(
-                        f.code, str(f.message), t("fix_structure", self.lang),
-                        where[0], where[1], where[2], school, s.get("name", ""),
+                        f.code,
+                        str(f.message),
+                        t("fix_structure", self.lang),
+                        where[0],
+                        where[1],
+                        where[2],
+                        school,
+                        s.get("name", ""),
                     )
                 )
             checked.append((school, flat, result))
@@ -1035,7 +1072,9 @@ class Client:
                     )
                 changed = flat != v.values
                 if changed:
-                    self._new_change(db, defn, year_, school, flat, f"import:{Path(path).name}", v.base)
+                    self._new_change(
+                        db, defn, year_, school, flat, f"import:{Path(path).name}", v.base
+                    )
                 report.returns.append(
                     ImportedReturn(
                         school,
@@ -1072,9 +1111,15 @@ def _order(defn: FormDefinition) -> dict[str, tuple[int, ...]]:
             continue
         opts = [defn.categories[d].options for d in el.dimensions]
         for combo in itertools.product(*[range(len(o)) for o in opts]):
-            key = el.code + "[" + ",".join(
-                f"{d}={opts[j][c]}" for j, (d, c) in enumerate(zip(el.dimensions, combo, strict=True))
-            ) + "]"
+            key = (
+                el.code
+                + "["
+                + ",".join(
+                    f"{d}={opts[j][c]}"
+                    for j, (d, c) in enumerate(zip(el.dimensions, combo, strict=True))
+                )
+                + "]"
+            )
             out[key] = (i, *combo)
     return out
 
@@ -1124,8 +1169,10 @@ def _is_open(y: dict[str, Any], now: datetime) -> bool:
     def ts(v: Any) -> datetime | None:
         return datetime.fromisoformat(str(v).replace("Z", "+00:00")) if v else None
 
-    opens, closes, reopened = ts(y.get("window_opens")), ts(y.get("window_closes")), ts(
-        y.get("reopened_until")
+    opens, closes, reopened = (
+        ts(y.get("window_opens")),
+        ts(y.get("window_closes")),
+        ts(y.get("reopened_until")),
     )
     if opens and closes and opens <= now <= closes:
         return True

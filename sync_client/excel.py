@@ -318,7 +318,9 @@ class _Reader:
                 return bad("NOT_DATE", t("not_date", lang, value=raw), t("fix_date", lang))
         return True, str(raw).strip()
 
-    def put(self, school: str, key: str, value: Any, sheet: str, row: int, cell: str) -> None:
+    def put(
+        self, school: str, key: str, value: Any, sheet: str, row: int | None, cell: str
+    ) -> None:
         flat = self.out.returns.setdefault(school, {})
         if key in flat:
             other = self.out.where[(school, key)]
@@ -438,8 +440,12 @@ def _read_xlsx(reader: _Reader, path: Path) -> None:
                 opts: list[str] = []
                 for i, d in enumerate(row_dims):
                     o = reader.option(
-                        d, values[2 + i] if len(values) > 2 + i else None, sheet, r,
-                        f"{get_column_letter(3 + i)}{r}", code,
+                        d,
+                        values[2 + i] if len(values) > 2 + i else None,
+                        sheet,
+                        r,
+                        f"{get_column_letter(3 + i)}{r}",
+                        code,
                     )
                     if o is None:
                         break
@@ -470,9 +476,7 @@ def _read_scalar_sheet(reader: _Reader, sheet: str, header: list[Any], rows: Any
             continue
         code = "" if _blank(values[0] if values else None) else str(values[0]).strip()
         if not code:
-            reader.problem(
-                "NO_CODE", t("no_code", lang), t("fix_no_code", lang), sheet, r, f"A{r}"
-            )
+            reader.problem("NO_CODE", t("no_code", lang), t("fix_no_code", lang), sheet, r, f"A{r}")
             continue
         if not reader.school_ok(code, sheet, r, f"A{r}"):
             continue
@@ -567,8 +571,12 @@ def _read_json(reader: _Reader, path: Path) -> None:
         code = str(item.get("school", "")).strip() if isinstance(item, dict) else ""
         if not code:
             reader.problem(
-                "NO_CODE", t("no_code", reader.lang), t("fix_no_code", reader.lang),
-                path.name, None, where,
+                "NO_CODE",
+                t("no_code", reader.lang),
+                t("fix_no_code", reader.lang),
+                path.name,
+                None,
+                where,
             )
             continue
         if not reader.school_ok(code, path.name, None, where):

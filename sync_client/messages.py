@@ -123,7 +123,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The return of {school} ({name}) is in conflict with the server.",
         "La fiche de {school} ({name}) est en conflit avec le serveur.",
     ),
-    "unknown_cell": ("{cell} is not a cell of the form.", "{cell} n'est pas une case du formulaire."),
+    "unknown_cell": (
+        "{cell} is not a cell of the form.",
+        "{cell} n'est pas une case du formulaire.",
+    ),
     "fix_cell": (
         "Write cells as element[dimension=option,...], e.g. enrolment[grade=P1,sex=F,age=6] "
         "or seats; emis-sync show SCHOOL lists them.",
@@ -213,7 +216,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "where_sheet": ("sheet {sheet}", "feuille {sheet}"),
     "where_row": ("row {row}", "ligne {row}"),
     "where_cell": ("cell {cell}", "case {cell}"),
-    "bad_keep": ("--keep must be mine or theirs, not {keep}.", "--keep vaut mine ou theirs, pas {keep}."),
+    "bad_keep": (
+        "--keep must be mine or theirs, not {keep}.",
+        "--keep vaut mine ou theirs, pas {keep}.",
+    ),
     "fix_keep": (
         "mine keeps what you typed; theirs keeps the server's values.",
         "mine garde ce que vous avez tapé ; theirs garde les valeurs du serveur.",
@@ -302,7 +308,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Wrote {file} for {n} school(s), {year}: fill it in, then emis-sync import {file}.",
         "{file} écrit pour {n} école(s), {year} : remplissez-le, puis emis-sync import {file}.",
     ),
-    "logged_in": ("Logged in as {user} (area {unit}).", "Connecté en tant que {user} (zone {unit})."),
+    "logged_in": (
+        "Logged in as {user} (area {unit}).",
+        "Connecté en tant que {user} (zone {unit}).",
+    ),
     "initialised": (
         "Set up for {server} in {home}. Next: emis-sync login.",
         "Configuré pour {server} dans {home}. Ensuite : emis-sync login.",

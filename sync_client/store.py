@@ -62,9 +62,7 @@ class Store:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we open every transaction ourselves (BEGIN IMMEDIATE).
-        self.db = sqlite3.connect(
-            path, isolation_level=None, timeout=30, check_same_thread=False
-        )
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")

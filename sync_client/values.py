@@ -85,9 +85,7 @@ def unflatten(defn: FormDefinition, flat: Flat) -> dict[str, Any]:
         if not el.dimensions:
             out[el.code] = cells[0][1]
             continue
-        order = [
-            {o: i for i, o in enumerate(defn.categories[d].options)} for d in el.dimensions
-        ]
+        order = [{o: i for i, o in enumerate(defn.categories[d].options)} for d in el.dimensions]
         cells.sort(key=lambda c: [order[i][o] for i, o in enumerate(c[0])])
         out[el.code] = [
             {**dict(zip(el.dimensions, opts, strict=True)), "value": v} for opts, v in cells

@@ -1,6 +1,7 @@
 """Real uvicorn servers (SQLite or PostgreSQL, as the suite runs) for the sync client, a
 fault-injecting TCP proxy to put between them, and ways to read what the server stored."""
 
+import contextlib
 import os
 import random
 import signal
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from sync_client import Client
 from sync_client.http import RetryPolicy
@@ -66,8 +67,16 @@ class Server:
             **self.env_extra,
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.asgi:app", "--port", str(self.port)]
-            + ["--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.asgi:app",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -113,7 +122,7 @@ class Server:
         with engine.connect() as conn:
             rows = conn.execute(
                 text(
-                    "SELECT s.code, rv.revision, rv.\"values\", rv.push_id FROM return_revision rv "
+                    'SELECT s.code, rv.revision, rv."values", rv.push_id FROM return_revision rv '
                     "JOIN census_return r ON r.id = rv.return_id "
                     "JOIN school s ON s.id = r.school_id WHERE r.year = :y ORDER BY rv.revision"
                 ),
@@ -144,7 +153,9 @@ def _build(url: str, spec: dict[str, Any]) -> None:
     engine.dispose()
 
 
-def _server(db_factory: Any, tmp: Path, name: str, spec: dict[str, Any], **env: str) -> Iterator[Server]:
+def _server(
+    db_factory: Any, tmp: Path, name: str, spec: dict[str, Any], **env: str
+) -> Iterator[Server]:
     url = db_factory.copy(db_factory.template(name, lambda u: _build(u, spec)))
     s = Server(url, tmp, env_extra=env)
     s.start()
@@ -296,10 +307,8 @@ class FaultProxy:
             pass
         finally:
             for s in (conn, upstream):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
 
     def _pipe(self, conn: socket.socket, upstream: socket.socket) -> None:
@@ -323,10 +332,8 @@ class FaultProxy:
             except OSError:
                 pass
             finally:
-                try:
+                with contextlib.suppress(OSError):
                     dst.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
 
         t = threading.Thread(target=one_way, args=(upstream, conn, False), daemon=True)
         t.start()

@@ -34,7 +34,9 @@ def write_json(path: Path, year: int, returns: dict[str, dict[str, Any]]) -> Pat
     return path
 
 
-def assert_exactly_once(client: Client, stored: dict[str, list[Any]], wanted: dict[str, Any]) -> None:
+def assert_exactly_once(
+    client: Client, stored: dict[str, list[Any]], wanted: dict[str, Any]
+) -> None:
     """Each wanted return is on the server once (one revision), with exactly these values."""
     defn = client.form()
     assert sorted(stored) == sorted(wanted)

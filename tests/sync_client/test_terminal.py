@@ -77,7 +77,9 @@ def test_status_import_and_conflicts_fit_80_columns(server, tmp_path):
     assert f"{b} {names[b]} • sheet teachers, row {w['row_b']}, cell C{w['row_b']}:" in text
     assert "-3 is negative; a count cannot be below 0." in text
     assert f"sheet teachers, row {w['last']}, cell A{w['last']}: The school DM-999999" in text
-    assert "Fix: Type a whole number (0 or more), or leave the cell blank if it is not known." in text
+    assert (
+        "Fix: Type a whole number (0 or more), or leave the cell blank if it is not known." in text
+    )
 
     conflicts = run(home, "conflicts")
     assert conflicts.returncode == 0, conflicts.stderr

@@ -175,7 +175,9 @@ def test_an_edit_queues_behind_an_unacknowledged_change(server, clerk: Client):
     summary = clerk.push()
     assert [r.status for r in summary.results] == ["applied", "applied"]
     assert summary.batches == 2  # the second waited for the first's result
-    assert [r["body"] for r in clerk.store.changes_of(queued[0]["form"], queued[0]["year"], code)] == bodies
+    assert [
+        r["body"] for r in clerk.store.changes_of(queued[0]["form"], queued[0]["year"], code)
+    ] == bodies
     assert [r[0] for r in server.stored()[code]] == [1, 2]
 
 
@@ -226,7 +228,10 @@ def test_doctor_names_each_problem_and_its_fix(server, tmp_path):
     from datetime import UTC, datetime, timedelta
 
     late = make_client(
-        home, server.base, server.token("clerk"), clock=lambda: datetime.now(UTC) - timedelta(hours=2)
+        home,
+        server.base,
+        server.token("clerk"),
+        clock=lambda: datetime.now(UTC) - timedelta(hours=2),
     )
     [clock] = [x for x in late.doctor() if x.name == "clock"]
     assert not clock.ok and "120 minutes behind" in clock.message
@@ -246,9 +251,12 @@ def test_a_rejected_change_is_kept_and_shown(server, clerk: Client):
         "window_closes": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
         "reopened_until": None,
     }
-    assert httpx.put(
-        f"{server.base}/api/v1/school-years/{server.year}", json=body, headers=admin
-    ).status_code == 200
+    assert (
+        httpx.put(
+            f"{server.base}/api/v1/school-years/{server.year}", json=body, headers=admin
+        ).status_code
+        == 200
+    )
     summary = clerk.push()
     assert [r.status for r in summary.results] == ["rejected"]
     assert summary.results[0].errors[0]["code"] == "WINDOW_CLOSED"

@@ -14,9 +14,7 @@ def fill(path: Path, defn: FormDefinition, returns: dict[str, dict[str, Any]]) -
     """Type each school's wire values into the template at `path` (saved in place)."""
     wb = load_workbook(path)
     sheets = {
-        str(r[1].value): str(r[2].value)
-        for r in wb[META].iter_rows()
-        if r[0].value == "sheet"
+        str(r[1].value): str(r[2].value) for r in wb[META].iter_rows() if r[0].value == "sheet"
     }
     by_element = {v: k for k, v in sheets.items()}
     for school, values in returns.items():
