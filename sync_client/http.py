@@ -115,6 +115,7 @@ class Http:
         on_retry: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] | None = None,
         keepalive: bool = True,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         headers = {
             "Accept-Encoding": "gzip",
@@ -130,6 +131,7 @@ class Http:
             headers=headers,
             timeout=timeout,
             limits=httpx.Limits(max_keepalive_connections=20 if keepalive else 0),
+            transport=transport,
         )
         self.policy = policy or RetryPolicy()
         self.on_retry = on_retry
