@@ -58,6 +58,10 @@ def _iso(d: datetime) -> str:
     return d.astimezone(UTC).isoformat(timespec="seconds")
 
 
+class _Rollback(Exception):
+    """Undo an import's transaction: the file has a problem."""
+
+
 class ClientError(Exception):
     """Something the clerk must fix; `message` is in the clerk's language, `fix` says how."""
 
@@ -627,13 +631,12 @@ class Client:
         defn: FormDefinition,
         year: int,
         school: str,
-        flat: Flat,
+        values: dict[str, Any],
+        result: Any,
         source: str,
         base: int,
     ) -> str:
         """Queue one change: its push id and exact body are made here, once."""
-        values = unflatten(defn, flat)
-        result = self._check(defn, year, school, values)
         push_id = str(uuid.uuid4())
         item = {
             "id": push_id,
@@ -708,7 +711,9 @@ class Client:
                 else:
                     flat[canon] = typed
             if flat != v.values:
-                self._new_change(db, defn, year, school, flat, "edit", v.base)
+                values = unflatten(defn, flat)
+                result = self._check(defn, year, school, values)
+                self._new_change(db, defn, year, school, values, result, "edit", v.base)
         return self.view(school, year)
 
     # ---------------------------------------------------------------- push
@@ -717,12 +722,12 @@ class Client:
         """Send the outbox in as few batches as the server's limits allow, gzip; retries keep
         each item's id and exact body. Each result is kept as it arrives."""
         summary = PushSummary()
-        if not self.store.outbox():
+        total = self.outbox_size()
+        if not total:
             return summary
         http = self.http()
         cfg = http.get_json("/api/v1/sync/config")
         max_items, max_bytes = int(cfg["max_items"]), int(cfg["max_bytes"])
-        total = len(self.store.outbox())
         head = f'{{"device_id":{orjson.dumps(self.device_id).decode()},"items":['.encode()
         while True:
             batch = self._next_batch(max_items, max_bytes - len(head) - 2)
@@ -761,7 +766,10 @@ class Client:
         }
         batch: list[sqlite3.Row] = []
         size = 0
-        for row in self.store.outbox():
+        # read lazily: only as many bodies as one batch holds are ever in memory
+        for row in self.store.db.execute(
+            "SELECT * FROM change WHERE state = 'queued' ORDER BY seq"
+        ):
             key = (row["form"], int(row["year"]), row["school"])
             if key in blocked:
                 continue
@@ -956,7 +964,9 @@ class Client:
                 self._store_server_copy(db, current)
             base = int(current["revision"]) if current else 0
             if chosen != theirs:
-                self._new_change(db, defn, year, school, chosen, "resolve", base)
+                values = unflatten(defn, chosen)
+                result = self._check(defn, year, school, values)
+                self._new_change(db, defn, year, school, values, result, "resolve", base)
         return self.view(school, year)
 
     def _store_server_copy(self, db: sqlite3.Connection, current: dict[str, Any]) -> None:
@@ -1021,15 +1031,16 @@ class Client:
         return Path(path)
 
     def import_file(self, path: Path | str, year: int | None = None) -> ImportReport:
-        """Read a filled xlsx, csv or json file; check every return; store all of them as
-        changes in one transaction, or nothing when the file has a problem."""
+        """Read a filled xlsx, csv, json or jsonl file; check every return; store all of them
+        as changes in one transaction, or nothing when the file has a problem. Returns are
+        checked and written one by one inside that transaction (a large file is never held in
+        memory twice)."""
         from sync_client.excel import read_file
 
         defn, _ = self._form()
         year_ = year or self.current_year()
         parsed = read_file(Path(path), defn, year_, self.lang, self.school)
         report = ImportReport(str(path), defn.code, defn.version, parsed.year or year_)
-        report.problems = list(parsed.problems)
         if parsed.form and (parsed.form, parsed.form_version) != (defn.code, defn.version):
             try:
                 defn, _ = self._form(parsed.form, parsed.form_version)
@@ -1038,55 +1049,75 @@ class Client:
                 report.problems.append(Problem("UNKNOWN_FORM", exc.message, exc.fix))
                 return report
         year_ = report.year
-        checked: list[tuple[str, Flat, Any]] = []
-        for school, flat in parsed.returns.items():
-            s = self.school(school) or {}
-            values = unflatten(defn, flat)
-            result = self._check(defn, year_, school, values)
-            for f in result.structure_errors:
-                where = parsed.where.get((school, f.path.removeprefix("values.")), ("", None, ""))
-                report.problems.append(
-                    Problem(
-                        f.code,
-                        str(f.message),
-                        t("fix_structure", self.lang),
-                        where[0],
-                        where[1],
-                        where[2],
-                        school,
-                        s.get("name", ""),
-                    )
-                )
-            checked.append((school, flat, result))
-        if report.problems:
+        source = f"import:{Path(path).name}"
+        try:
+            with self.store.tx() as db:
+                for school, flat in parsed.items():
+                    self._import_one(db, defn, year_, school, flat, parsed, report, source)
+                report.problems[:0] = parsed.problems
+                if report.problems:
+                    raise _Rollback
+        except _Rollback:
+            report.returns = []
             report.problems.sort(key=lambda p: (p.school, p.sheet, p.row or 0, p.cell))
-            return report
-        with self.store.tx() as db:
-            for school, flat, result in checked:
-                s = self.school(school) or {}
-                v = self._view(defn, year_, school)
-                if v.state == "conflict":
-                    raise ClientError(
-                        t("in_conflict", self.lang, school=school, name=s.get("name", "")),
-                        t("fix_conflicts", self.lang),
-                    )
-                changed = flat != v.values
-                if changed:
-                    self._new_change(
-                        db, defn, year_, school, flat, f"import:{Path(path).name}", v.base
-                    )
-                report.returns.append(
-                    ImportedReturn(
-                        school,
-                        s.get("name", ""),
-                        year_,
-                        result.status,
-                        changed,
-                        [f.as_dict() for f in result.errors],
-                        [f.as_dict() for f in result.warnings],
-                    )
-                )
         return report
+
+    def _import_one(
+        self,
+        db: sqlite3.Connection,
+        defn: FormDefinition,
+        year: int,
+        school: str,
+        flat: Flat,
+        parsed: Any,
+        report: ImportReport,
+        source: str,
+    ) -> None:
+        s = self.school(school) or {}
+        values = unflatten(defn, flat)
+        result = self._check(defn, year, school, values)
+        for f in result.structure_errors:
+            sheet, row, cell = parsed.locate(school, f.path)
+            report.problems.append(
+                Problem(
+                    f.code,
+                    str(f.message),
+                    t("fix_structure", self.lang),
+                    sheet,
+                    row,
+                    cell,
+                    school,
+                    s.get("name", ""),
+                )
+            )
+        if result.structure_errors or report.problems or parsed.problems:
+            return  # nothing will be stored: only look for more problems
+        v = self._view(defn, year, school)
+        if v.state == "conflict":
+            report.problems.append(
+                Problem(
+                    "IN_CONFLICT",
+                    t("in_conflict", self.lang, school=school, name=s.get("name", "")),
+                    t("fix_conflicts", self.lang),
+                    school=school,
+                    school_name=s.get("name", ""),
+                )
+            )
+            return
+        changed = flat != v.values
+        if changed:
+            self._new_change(db, defn, year, school, values, result, source, v.base)
+        report.returns.append(
+            ImportedReturn(
+                school,
+                s.get("name", ""),
+                year,
+                result.status,
+                changed,
+                [f.as_dict() for f in result.errors],
+                [f.as_dict() for f in result.warnings],
+            )
+        )
 
     # ---------------------------------------------------------------- sync
 
@@ -1097,7 +1128,12 @@ class Client:
         return pushed, pulled
 
     def outbox_size(self) -> int:
-        return len(self.store.outbox())
+        """Changes not yet acknowledged by the server."""
+        return int(
+            self.store.db.execute("SELECT count(*) FROM change WHERE state = 'queued'").fetchone()[
+                0
+            ]
+        )
 
 
 def _order(defn: FormDefinition) -> dict[str, tuple[int, ...]]:

@@ -9,7 +9,7 @@ records the form code, version and year, and which sheet holds which element."""
 import csv
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -217,6 +217,27 @@ class Parsed:
     returns: dict[str, Flat] = field(default_factory=dict)
     where: dict[tuple[str, str], tuple[str, int | None, str]] = field(default_factory=dict)
     problems: list[Any] = field(default_factory=list)
+    # JSON: where a school's return is in the file (sheet = file name, row = line or None)
+    places: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)
+    stream: Iterator[tuple[str, Flat]] | None = None
+
+    def items(self) -> Iterator[tuple[str, Flat]]:
+        """Each school's cells, once; the read ones are let go as they are handed out."""
+        while self.returns:
+            code = next(iter(self.returns))
+            yield code, self.returns.pop(code)
+        if self.stream is not None:
+            yield from self.stream
+
+    def locate(self, school: str, path: str) -> tuple[str, int | None, str]:
+        """Sheet, row and cell of a finding's path (as near as the file allows)."""
+        key = path.removeprefix("values.")
+        if (school, key) in self.where:
+            return self.where[(school, key)]
+        if school in self.places:
+            sheet, row, cell = self.places[school]
+            return sheet, row, f"{cell}.{path}" if cell else path
+        return "", None, path
 
 
 class _Reader:
@@ -369,6 +390,8 @@ def read_file(path: Path, defn: FormDefinition, year: int, lang: str, lookup: Lo
             _read_csv(reader, path)
         elif suffix == ".json":
             _read_json(reader, path)
+        elif suffix in (".jsonl", ".ndjson"):
+            _read_jsonl(reader, path)
         else:
             raise ValueError(suffix or "no extension")
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
@@ -558,32 +581,113 @@ def _read_json(reader: _Reader, path: Path) -> None:
     """{"form", "form_version", "year", "returns": [{"school", "values"}]} (or just the list)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if isinstance(data, dict):
-        reader.out.form = data.get("form")
-        if data.get("form_version") is not None:
-            reader.out.form_version = int(data["form_version"])
-        if data.get("year") is not None:
-            reader.out.year = int(data["year"])
+        _json_header(reader, data)
         items = data.get("returns", [])
     else:
         items = data
-    for n, item in enumerate(items):
-        where = f"returns[{n}]"
-        code = str(item.get("school", "")).strip() if isinstance(item, dict) else ""
-        if not code:
-            reader.problem(
-                "NO_CODE",
-                t("no_code", reader.lang),
-                t("fix_no_code", reader.lang),
-                path.name,
-                None,
-                where,
-            )
-            continue
-        if not reader.school_ok(code, path.name, None, where):
-            continue
-        values = item.get("values")
-        if not isinstance(values, dict):
-            values = {"": values}
-        flat = flatten(reader.defn, values)
-        for key, value in flat.items():
-            reader.put(code, key, value, path.name, None, f"{where}.values.{key}")
+    del data
+    for n in range(len(items)):
+        item, items[n] = items[n], None  # let each return go once read
+        got = _json_return(reader, path.name, None, f"returns[{n}]", item)
+        if got is not None:
+            if got[0] in reader.out.returns:
+                _twice(reader, path.name, None, f"returns[{n}]", got[0])
+                continue
+            reader.out.returns[got[0]] = got[1]
+
+
+def _read_jsonl(reader: _Reader, path: Path) -> None:
+    """One JSON object a line: {"school", "values"}; a first line without "school" may give
+    "form", "form_version" and "year". Read as it is imported (any size of file)."""
+    f = open(path, encoding="utf-8")  # noqa: SIM115  # closed by the generator
+    first = f.readline()
+    line_no = 1
+    head = json.loads(first) if first.strip() else {}
+    pending: list[tuple[int, Any]] = []
+    if isinstance(head, dict) and "school" not in head:
+        _json_header(reader, head)
+    else:
+        pending.append((1, head))
+
+    def stream() -> Iterator[tuple[str, Flat]]:
+        nonlocal line_no
+        seen: set[str] = set()
+        try:
+            lines: Iterator[tuple[int, Any]] = iter(pending)
+            for n, item in itertools.chain(lines, _lines(f, line_no)):
+                got = _json_return(reader, path.name, n, "", item)
+                if got is None:
+                    continue
+                if got[0] in seen:
+                    _twice(reader, path.name, n, "", got[0])
+                    continue
+                seen.add(got[0])
+                reader.out.places[got[0]] = (path.name, n, "")
+                yield got
+        finally:
+            f.close()
+
+    reader.out.stream = stream()
+
+
+def _lines(f: Any, after: int) -> Iterator[tuple[int, Any]]:
+    for n, line in enumerate(f, start=after + 1):
+        if line.strip():
+            try:
+                yield n, json.loads(line)
+            except ValueError as exc:
+                yield n, {"__bad__": str(exc)}
+
+
+def _json_header(reader: _Reader, data: dict[str, Any]) -> None:
+    reader.out.form = data.get("form")
+    if data.get("form_version") is not None:
+        reader.out.form_version = int(data["form_version"])
+    if data.get("year") is not None:
+        reader.out.year = int(data["year"])
+
+
+def _twice(reader: _Reader, sheet: str, row: int | None, where: str, code: str) -> None:
+    other = reader.out.places.get(code, ("", None, ""))
+    reader.problem(
+        "TWICE",
+        t("twice", reader.lang, other=f"{other[2] or other[1]}"),
+        t("fix_twice", reader.lang),
+        sheet,
+        row,
+        where,
+        code,
+    )
+
+
+def _json_return(
+    reader: _Reader, sheet: str, row: int | None, where: str, item: Any
+) -> tuple[str, Flat] | None:
+    if isinstance(item, dict) and "__bad__" in item:
+        reader.problem(
+            "BAD_FILE",
+            t("bad_file", reader.lang, file=sheet, error=item["__bad__"]),
+            t("fix_bad_file", reader.lang),
+            sheet,
+            row,
+            where,
+        )
+        return None
+    code = str(item.get("school", "")).strip() if isinstance(item, dict) else ""
+    if not code:
+        reader.problem(
+            "NO_CODE",
+            t("no_code", reader.lang),
+            t("fix_no_code", reader.lang),
+            sheet,
+            row,
+            where,
+        )
+        return None
+    if not reader.school_ok(code, sheet, row, where):
+        return None
+    values = item.get("values")
+    reader.out.places.setdefault(code, (sheet, row, where))
+    if not isinstance(values, dict):
+        values = {"": values}
+    return code, flatten(reader.defn, values)

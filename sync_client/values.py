@@ -38,9 +38,46 @@ def flatten(defn: FormDefinition, values: Any) -> Flat:
     return out
 
 
+_Index = dict[str, tuple[list[str], list[dict[str, int]]]]
+_INDEX: dict[tuple[str, int], _Index] = {}
+
+
+def _index(defn: FormDefinition) -> _Index:
+    """Per element: its dimensions and, per dimension, option → position (a definition version
+    never changes, so one index per form code and version)."""
+    key = (defn.code, defn.version)
+    if key not in _INDEX:
+        _INDEX[key] = {
+            e.code: (
+                list(e.dimensions),
+                [{o: i for i, o in enumerate(defn.categories[d].options)} for d in e.dimensions],
+            )
+            for e in defn.elements
+        }
+    return _INDEX[key]
+
+
 def parse_key(defn: FormDefinition, text: str) -> tuple[str, list[str]] | None:
     """(element, options in the form's dimension order) of a flat key a clerk typed, any order of
     dimensions; None when it names no cell of the form."""
+    index = _index(defn)
+    name, bracket, rest = text.partition("[")
+    known = index.get(name)
+    if known is not None and rest.endswith("]"):
+        # the canonical form (as flatten writes it): one split, no search
+        dims, orders = known
+        parts = rest[:-1].split(",")
+        if len(parts) == len(dims):
+            opts = []
+            for part, d, order in zip(parts, dims, orders, strict=True):
+                dim, _, opt = part.partition("=")
+                if dim != d or opt not in order:
+                    break
+                opts.append(opt)
+            else:
+                return name, opts
+    elif known is not None and not bracket and not known[0]:
+        return name, []
     text = text.strip()
     if text.startswith("values."):
         text = text[len("values.") :]
@@ -78,6 +115,7 @@ def unflatten(defn: FormDefinition, flat: Flat) -> dict[str, Any]:
             continue
         code, opts = parsed
         by_element.setdefault(code, []).append((opts, value))
+    index = _index(defn)
     for el in defn.elements:
         cells = by_element.get(el.code)
         if cells is None:
@@ -85,7 +123,7 @@ def unflatten(defn: FormDefinition, flat: Flat) -> dict[str, Any]:
         if not el.dimensions:
             out[el.code] = cells[0][1]
             continue
-        order = [{o: i for i, o in enumerate(defn.categories[d].options)} for d in el.dimensions]
+        order = index[el.code][1]
         cells.sort(key=lambda c: [order[i][o] for i, o in enumerate(c[0])])
         out[el.code] = [
             {**dict(zip(el.dimensions, opts, strict=True)), "value": v} for opts, v in cells
