@@ -63,8 +63,17 @@ def start_server(url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
         "EMIS_DATA_DIR": str(tmp),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.asgi:app", "--port", str(port)]
-        + ["--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.asgi:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -97,17 +106,12 @@ def main() -> None:
             year, schools, users = prepare(url, args.returns, args.seed)
             prepare(server_url, args.returns, args.seed)
             items = make_items(year, schools, args.seed)
-            data = tmp / "returns.json"
-            data.write_text(
-                json.dumps(
-                    {
-                        "form": "annual_school_census",
-                        "form_version": 1,
-                        "year": year,
-                        "returns": [{"school": i["school"], "values": i["values"]} for i in items],
-                    }
-                )
-            )
+            data = tmp / "returns.jsonl"  # JSON Lines: the client reads it as it imports
+            with open(data, "w", encoding="utf-8") as f:
+                head = {"form": "annual_school_census", "form_version": 1, "year": year}
+                f.write(json.dumps(head) + "\n")
+                for i in items:
+                    f.write(json.dumps({"school": i["school"], "values": i["values"]}) + "\n")
             proc, base = start_server(url, tmp)
             try:
                 token = httpx.post(
@@ -155,7 +159,9 @@ def main() -> None:
         f"{result['server_only_returns_per_s']:>14}"
     )
     print(f"{'client peak RSS MB':28}{result['client_peak_rss_mb']:>12}")
-    print(f"{'client import s / pull s':28}{result['client_import_s']:>12} / {result['client_pull_s']}")
+    print(
+        f"{'client import s / pull s':28}{result['client_import_s']:>12} / {result['client_pull_s']}"
+    )
     print(json.dumps(result))
 
 

@@ -22,24 +22,25 @@ def flatten(defn: FormDefinition, values: Any) -> Flat:
     out: Flat = {}
     if not isinstance(values, dict):
         return out
+    index = _index(defn)
     for code, raw in values.items():
-        el = defn.element(code)
-        if el is None or not el.dimensions:
+        known = index.get(code)
+        if known is None or not known[0] or not isinstance(raw, list):
             out[code] = raw
             continue
-        if not isinstance(raw, list):
-            out[code] = raw
-            continue
+        dims = known[0]
         for cell in raw:
             if not isinstance(cell, dict):
                 continue
-            opts = [str(cell.get(d)) for d in el.dimensions]
-            out[cell_key(code, el.dimensions, opts)] = cell.get("value")
+            inner = ",".join([f"{d}={cell.get(d)}" for d in dims])
+            out[f"{code}[{inner}]"] = cell.get("value")
     return out
 
 
 _Index = dict[str, tuple[list[str], list[dict[str, int]]]]
 _INDEX: dict[tuple[str, int], _Index] = {}
+# Keys of real cells, parsed once per form version (bounded by the form's cells).
+_PARSED: dict[tuple[str, int], dict[str, tuple[str, list[str]]]] = {}
 
 
 def _index(defn: FormDefinition) -> _Index:
@@ -60,6 +61,17 @@ def _index(defn: FormDefinition) -> _Index:
 def parse_key(defn: FormDefinition, text: str) -> tuple[str, list[str]] | None:
     """(element, options in the form's dimension order) of a flat key a clerk typed, any order of
     dimensions; None when it names no cell of the form."""
+    memo = _PARSED.setdefault((defn.code, defn.version), {})
+    hit = memo.get(text)
+    if hit is not None:
+        return hit
+    found = _parse_key(defn, text)
+    if found is not None:
+        memo[text] = found
+    return found
+
+
+def _parse_key(defn: FormDefinition, text: str) -> tuple[str, list[str]] | None:
     index = _index(defn)
     name, bracket, rest = text.partition("[")
     known = index.get(name)
