@@ -17,6 +17,7 @@ import socket
 import sqlite3
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 import orjson
 
 from sync_client.checks import CompiledForm, FormDefinition, compile_form, parse_definition
-from sync_client.http import ApiError, Http, RetryPolicy, Unreachable
+from sync_client.http import ApiError, Http, RetryPolicy, Unreachable, gzip_body
 from sync_client.messages import pick_lang, t
 from sync_client.store import Store
 from sync_client.values import Flat, diff, flatten, parse_key, unflatten
@@ -729,41 +730,63 @@ class Client:
         cfg = http.get_json("/api/v1/sync/config")
         max_items, max_bytes = int(cfg["max_items"]), int(cfg["max_bytes"])
         head = f'{{"device_id":{orjson.dumps(self.device_id).decode()},"items":['.encode()
-        while True:
-            batch = self._next_batch(max_items, max_bytes - len(head) - 2)
-            if not batch:
-                return summary
-            with self.store.tx() as db:
-                db.executemany(
-                    "UPDATE change SET sent = 1, attempts = attempts + 1 WHERE seq = ?",
-                    [(r["seq"],) for r in batch],
-                )
-            body = head + b",".join(r["body"].encode() for r in batch) + b"]}"
-            try:
-                answer = http.post_json_gzip("/api/v1/sync/push", body)
-            except (ApiError, Unreachable) as exc:
+        room = max_bytes - len(head) - 2
+
+        def pack(rows: list[sqlite3.Row]) -> bytes:
+            return gzip_body(head + b",".join(r["body"].encode() for r in rows) + b"]}")
+
+        # While one batch is with the server, the next is chosen (other returns only) and
+        # compressed in a helper thread; it is marked sent only just before it leaves.
+        with ThreadPoolExecutor(1) as helper:
+            batch = self._next_batch(max_items, room)
+            packed = helper.submit(pack, batch) if batch else None
+            while batch and packed is not None:
                 with self.store.tx() as db:
                     db.executemany(
-                        "UPDATE change SET last_error = ? WHERE seq = ?",
-                        [(str(exc), r["seq"]) for r in batch],
+                        "UPDATE change SET sent = 1, attempts = attempts + 1 WHERE seq = ?",
+                        [(r["seq"],) for r in batch],
                     )
-                summary.failed = str(exc)
-                raise
-            summary.batches += 1
-            summary.sent += len(batch)
-            self._record_results(batch, answer["results"], summary)
-            if progress:
-                progress(summary.sent, total)
+                body = packed.result()
+                flying = {(r["form"], int(r["year"]), r["school"]) for r in batch}
+                following = self._next_batch(max_items, room, flying)
+                packed_next = helper.submit(pack, following) if following else None
+                try:
+                    answer = http.post_gzipped("/api/v1/sync/push", body)
+                except (ApiError, Unreachable) as exc:
+                    with self.store.tx() as db:
+                        db.executemany(
+                            "UPDATE change SET last_error = ? WHERE seq = ?",
+                            [(str(exc), r["seq"]) for r in batch],
+                        )
+                    summary.failed = str(exc)
+                    raise
+                summary.batches += 1
+                summary.sent += len(batch)
+                self._record_results(batch, answer["results"], summary)
+                if progress:
+                    progress(summary.sent, total)
+                if not following:
+                    # the next choice may now include changes that waited for this batch
+                    following = self._next_batch(max_items, room)
+                    packed_next = helper.submit(pack, following) if following else None
+                batch, packed = following, packed_next
+        return summary
 
-    def _next_batch(self, max_items: int, max_bytes: int) -> list[sqlite3.Row]:
+    def _next_batch(
+        self,
+        max_items: int,
+        max_bytes: int,
+        flying: set[tuple[str, int, str]] | None = None,
+    ) -> list[sqlite3.Row]:
         """The oldest sendable changes: per return only the first unacknowledged one (the next
-        waits for its result, so a change never lands on a revision it did not see)."""
+        waits for its result, so a change never lands on a revision it did not see), and none
+        of a return whose change is with the server now."""
         blocked: set[tuple[str, int, str]] = {
             (r[0], int(r[1]), r[2])
             for r in self.store.db.execute(
                 "SELECT DISTINCT form, year, school FROM change WHERE state = 'conflict'"
             )
-        }
+        } | (flying or set())
         batch: list[sqlite3.Row] = []
         size = 0
         # read lazily: only as many bodies as one batch holds are ever in memory

@@ -100,6 +100,11 @@ def problem_of(resp: httpx.Response) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"status": resp.status_code, "detail": str(data)}
 
 
+def gzip_body(body: bytes) -> bytes:
+    """gzip at the highest level: district connections are slow, laptops are not."""
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
 class Http:
     """One server, one token; every call retried as the policy says."""
 
@@ -195,7 +200,10 @@ class Http:
 
     def post_json_gzip(self, path: str, body: bytes) -> Any:
         """POST a JSON body compressed with gzip (same bytes on every retry)."""
-        packed = gzip.compress(body, compresslevel=9, mtime=0)
+        return self.post_gzipped(path, gzip_body(body))
+
+    def post_gzipped(self, path: str, packed: bytes) -> Any:
+        """POST a JSON body already compressed with gzip_body (same bytes on every retry)."""
         resp = self.request(
             "POST",
             path,
