@@ -727,7 +727,13 @@ class Client:
         if not total:
             return summary
         http = self.http()
-        cfg = http.get_json("/api/v1/sync/config")
+        try:
+            cfg = http.get_json("/api/v1/sync/config")
+        except (ApiError, Unreachable) as exc:
+            with self.store.tx() as db:
+                db.execute("UPDATE change SET last_error = ? WHERE state = 'queued'", (str(exc),))
+            summary.failed = str(exc)
+            raise
         max_items, max_bytes = int(cfg["max_items"]), int(cfg["max_bytes"])
         head = f'{{"device_id":{orjson.dumps(self.device_id).decode()},"items":['.encode()
         room = max_bytes - len(head) - 2
