@@ -19,13 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.auth.service import Principal
 from app.core.db import make_engine, make_sessionmaker
+from app.core.principal import Principal
+from app.core.uow import Database, unit_of_work
 from app.forms.service import FormCache
 from app.registry.models import AdminUnit
 from app.returns.service import content_hash
+from app.sync.push import push
 from app.sync.schemas import PushItem, PushRequest, PushResponse
-from app.sync.service import push_batch
 from bench.ingest import drop_database, fresh_database, make_items, prepare
 
 
@@ -48,6 +49,7 @@ def main() -> None:
             ]
             engine = make_engine(url)
             factory = make_sessionmaker(engine)
+            db = Database(engine)
             with factory() as s:
                 user, unit = s.execute(
                     select(User, AdminUnit)
@@ -82,9 +84,8 @@ def main() -> None:
                     )
                 t_["hash"] += time.perf_counter() - t
                 t = time.perf_counter()
-                with factory() as s:
-                    results = push_batch(s, principal, "d", req.items, forms)
-                    s.commit()
+                with unit_of_work(db) as uow:
+                    results = push(uow, principal, "d", req.items, forms)
                 t_["push_batch"] += time.perf_counter() - t
                 t = time.perf_counter()
                 PushResponse(results=results).model_dump_json()
