@@ -44,7 +44,15 @@ class _Catalogue:
     name: str
     texts: dict[str, str]
     compiled: dict[str, tuple[_Part, ...]]
+    plain: dict[str, str]  # texts with only {name} placeholders: str.format_map fills them
     terms: dict[str, dict[str, str]]
+
+
+class _Visible(dict[str, Any]):
+    """Params where a missing one formats as its own placeholder."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 def _discover() -> dict[str, Path]:
@@ -116,10 +124,16 @@ def _parse(lang: str, data: Any, source: str) -> _Catalogue:
     ):
         raise ValueError(f"catalogue {lang} ({source}): `terms` must map groups to words")
     texts = dict(messages)
+    compiled = {k: _compile(lang, k, v) for k, v in texts.items()}
     return _Catalogue(
         name=str(data.get("name") or lang),
         texts=texts,
-        compiled={k: _compile(lang, k, v) for k, v in texts.items()},
+        compiled=compiled,
+        plain={
+            k: texts[k]
+            for k, parts in compiled.items()
+            if all(not spec and conv is None and group is None for _, _, spec, conv, group in parts)
+        },
         terms={g: dict(words) for g, words in terms.items()},
     )
 
@@ -217,10 +231,19 @@ def _fill(
 def _text(key: str, lang: str, params: Mapping[str, Any]) -> str | None:
     own = _catalogue(lang) if lang != DEFAULT_LANGUAGE else None
     default = _catalogue(DEFAULT_LANGUAGE)
-    cats = tuple(c for c in (own, default) if c is not None)
-    for cat in cats:
+    for cat in (own, default):
+        if cat is None:
+            continue
+        plain = cat.plain.get(key)
+        if plain is not None:
+            shown = _Visible(params)  # the usual case: filled by str.format_map, in C
+            for name, value in params.items():
+                if type(value) is dict:  # stored params are JSON: a mapping is a dict
+                    shown[name] = _in_language(value, lang)
+            return plain.format_map(shown)
         parts = cat.compiled.get(key)
         if parts is not None:
+            cats = tuple(c for c in (own, default) if c is not None)
             return _fill(parts, lang, params, cats)
     return None
 
