@@ -94,7 +94,9 @@ def make_engine(
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+        # No ping before each checkout (a round trip per request): a connection the database
+        # dropped fails its request with a 503 (retried by clients) and the pool starts anew.
+        pool_pre_ping=False,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
     )

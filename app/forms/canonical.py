@@ -47,9 +47,14 @@ def canonical_values(form: CompiledForm, values: Any) -> Any:
     """The values in canonical form (see the module's docstring). Values the engine would
     reject come back unchanged: they are never stored."""
     problems: list[Any] = []
-    cells = form._structure.check(values, "en", problems)
+    cells = form.read_cells(values, problems)
     if problems:
         return values
+    return canonical_from_cells(form, cells)
+
+
+def canonical_from_cells(form: CompiledForm, cells: dict[str, dict[tuple[str, ...], Any]]) -> Any:
+    """The canonical form of cells the engine has already read (`CheckResult.cells`)."""
     order = _order_of(form)
     out: dict[str, Any] = {}
     for code in sorted(cells, key=order.elements.__getitem__):

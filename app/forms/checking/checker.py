@@ -37,11 +37,16 @@ class CompiledForm:
         cells = self._structure.check(values, lang, result.structure_errors)
         if result.structure_errors:
             return result
+        result.cells = cells
         self._structure.missing_required(cells, lang, result.rule_errors)
         numeric = self._numbers(cells)
         self._rules.check(numeric, lang, result)
         self._plausibility.check(numeric, previous, lang, result)
         return result
+
+    def read_cells(self, values: Any, problems: list[Finding]) -> Cells:
+        """Only the structure pass: the cells of `values` by element and key, problems out."""
+        return self._structure.check(values, "en", problems)
 
     def _numbers(self, cells: Cells) -> Cells:
         """Cells as the rules count them: booleans as 0/1, other non-numbers as 1 (present)."""

@@ -54,6 +54,9 @@ class CheckResult:
     structure_errors: list[Finding] = field(default_factory=list)
     rule_errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
+    # The values as the engine read them, by element and cell key (empty when rejected): the
+    # server stores them in canonical form without reading the values a second time.
+    cells: dict[str, dict[tuple[str, ...], Any]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
