@@ -21,15 +21,29 @@ def _wire(option: str) -> int | str:
 
 
 class _Order:
-    """Per form: element positions and, per category, each option's position and wire form."""
+    """Per form: element positions and, per element, every possible cell key in canonical
+    order with the cell's dimensions as they travel (built once, so storing a return is a walk
+    over the keys, not a sort)."""
 
     def __init__(self, form: CompiledForm) -> None:
         defn = form.definition
         self.elements = {e.code: i for i, e in enumerate(defn.elements)}
-        self.options = {
-            name: {str(o): (i, _wire(str(o))) for i, o in enumerate(cat.options)}
+        options = {
+            name: [(str(o), _wire(str(o))) for o in cat.options]
             for name, cat in defn.categories.items()
         }
+        self.cells: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {}
+        for code, element in form.elements.items():
+            if not element.dims:
+                continue
+            combos: list[tuple[tuple[str, ...], dict[str, Any]]] = [((), {})]
+            for dim in element.dims:
+                combos = [
+                    ((*key, o), {**cell, dim: wire})
+                    for key, cell in combos
+                    for o, wire in options[dim]
+                ]
+            self.cells[code] = combos
 
 
 _orders: dict[int, tuple[CompiledForm, _Order]] = {}
@@ -58,18 +72,11 @@ def canonical_from_cells(form: CompiledForm, cells: dict[str, dict[tuple[str, ..
     order = _order_of(form)
     out: dict[str, Any] = {}
     for code in sorted(cells, key=order.elements.__getitem__):
-        element = form.elements[code]
         store = cells[code]
-        if not element.dims:
+        if code not in order.cells:
             out[code] = store[()]
             continue
-        maps = [order.options[d] for d in element.dims]
-        rows = []
-        for key in sorted(store, key=lambda k: [m[o][0] for m, o in zip(maps, k, strict=True)]):
-            cell: dict[str, Any] = {
-                d: m[o][1] for d, m, o in zip(element.dims, maps, key, strict=True)
-            }
-            cell["value"] = store[key]
-            rows.append(cell)
-        out[code] = rows
+        out[code] = [
+            {**cell, "value": store[key]} for key, cell in order.cells[code] if key in store
+        ]
     return out

@@ -3,6 +3,7 @@
 Bulk functions take plain dicts so the HTTP API, the CSV importer and the demo generator share
 one code path; they flush, never commit."""
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -505,6 +506,9 @@ def upsert_years(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCoun
             continue
         counts.changes.append(Change("school_year", str(r["year"])))
     session.flush()
+    forget_years()
+    if (uow := session.info.get("uow")) is not None:
+        uow.after_commit(forget_years)  # again once durable: a reader in between saw the old
     note_changes(session, counts.changes)
     return counts
 
@@ -635,6 +639,37 @@ def schools_by_code(session: Session, codes: Iterable[str]) -> dict[str, tuple[i
     }
 
 
+# School years change a few times a year and every push reads them: each process keeps them for
+# YEARS_TTL seconds (a change made in this process clears it at once; another worker's change is
+# seen within that time, as if the push had been checked a moment earlier).
+YEARS_TTL = 1.0
+_years_cache: dict[str, Any] = {}
+
+
 def years_by_number(session: Session) -> dict[int, SchoolYear]:
-    """Every school year, by its number."""
-    return {y.year: y for y in session.scalars(select(SchoolYear))}
+    """Every school year, by its number (copies that belong to no session)."""
+    now = time.monotonic()
+    hit = _years_cache.get("years")
+    if hit is not None and now - _years_cache["at"] < YEARS_TTL:
+        return dict(hit)
+    years = {
+        y.year: SchoolYear(**{k: getattr(y, k) for k in _YEAR_FIELDS})
+        for y in session.scalars(select(SchoolYear))
+    }
+    _years_cache.update(years=years, at=now)
+    return dict(years)
+
+
+def forget_years() -> None:
+    """Drop the cached school years (after a change to them)."""
+    _years_cache.clear()
+
+
+_YEAR_FIELDS = (
+    "year",
+    "label",
+    "reference_date",
+    "window_opens",
+    "window_closes",
+    "reopened_until",
+)
