@@ -32,7 +32,10 @@ class _Order:
             name: [(str(o), _wire(str(o))) for o in cat.options]
             for name, cat in defn.categories.items()
         }
-        self.cells: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {}
+        # Per element: each possible cell key's rank in canonical order, and its cell as it
+        # travels (dimensions only; the value is added when stored).
+        self.rank: dict[str, dict[tuple[str, ...], int]] = {}
+        self.cell: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
         for code, element in form.elements.items():
             if not element.dims:
                 continue
@@ -43,7 +46,8 @@ class _Order:
                     for key, cell in combos
                     for o, wire in options[dim]
                 ]
-            self.cells[code] = combos
+            self.rank[code] = {key: i for i, (key, _) in enumerate(combos)}
+            self.cell[code] = dict(combos)
 
 
 _orders: dict[int, tuple[CompiledForm, _Order]] = {}
@@ -73,10 +77,12 @@ def canonical_from_cells(form: CompiledForm, cells: dict[str, dict[tuple[str, ..
     out: dict[str, Any] = {}
     for code in sorted(cells, key=order.elements.__getitem__):
         store = cells[code]
-        if code not in order.cells:
+        rank = order.rank.get(code)
+        if rank is None:
             out[code] = store[()]
             continue
+        template = order.cell[code]
         out[code] = [
-            {**cell, "value": store[key]} for key, cell in order.cells[code] if key in store
+            {**template[key], "value": store[key]} for key in sorted(store, key=rank.__getitem__)
         ]
     return out
