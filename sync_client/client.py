@@ -563,6 +563,20 @@ class Client:
             )
         mine = flatten(defn, orjson.loads(latest["body"])["values"])
         state = latest["state"]
+        first_conflict = next((c for c in changes if c["state"] == "conflict"), None)
+        if first_conflict is not None:
+            # changes queued behind a conflict wait for its resolution
+            return ReturnView(
+                defn.code,
+                defn.version,
+                year,
+                school,
+                "conflict",
+                mine,
+                int(first_conflict["base_revision"]),
+                server,
+                latest,
+            )
         if state == "queued":
             return ReturnView(
                 defn.code,

@@ -237,6 +237,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cell": ("Cell", "Case"),
     "mine": ("Mine", "Les miennes"),
     "theirs": ("Server's", "Du serveur"),
+    "n_findings": ("{e} E, {w} W", "{e} E, {w} A"),
     "n_errors": ("{n} error(s)", "{n} erreur(s)"),
     "n_warnings": ("{n} warning(s)", "{n} avertissement(s)"),
     "state_empty": ("not started", "non commencée"),
