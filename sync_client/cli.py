@@ -414,7 +414,7 @@ def show(
     con.print(f"[bold]{escape(school)}[/] {v.year}: {t('state_' + v.state, c.lang)}")
     table = Table()
     table.add_column(t("cell", c.lang), no_wrap=True)
-    table.add_column("", justify="right", no_wrap=True)
+    table.add_column(t("value", c.lang), justify="right", no_wrap=True)
     for k, val in v.values.items():
         table.add_row(escape(k), escape(str(val)))
     con.print(table)

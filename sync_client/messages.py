@@ -235,6 +235,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "findings": ("Findings", "Constats"),
     "verdict": ("Verdict", "Verdict"),
     "cell": ("Cell", "Case"),
+    "value": ("Value", "Valeur"),
     "mine": ("Mine", "Les miennes"),
     "theirs": ("Server's", "Du serveur"),
     "n_findings": ("{e} E, {w} W", "{e} E, {w} A"),
