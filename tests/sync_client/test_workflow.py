@@ -121,6 +121,8 @@ def test_a_closed_school_is_named_as_closed(server, clerk: Client, tmp_path):
     problems = clerk.import_file(book).problems
     assert [(p.code, p.school) for p in problems] == [("CLOSED_SCHOOL", closing)]
     assert f"{closing} ({school['name']}) is closed in the registry" in problems[0].message
+    with pytest.raises(ClientError, match="is closed in the registry"):
+        clerk.set_cells(closing, {"seats": 3})
 
 
 def test_two_laptops_same_school_same_base(server, tmp_path):
