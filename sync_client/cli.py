@@ -119,9 +119,12 @@ def _progress(label: str, as_json: bool) -> Any:
 
 
 @app.command()
-def version() -> None:
+def version(as_json: bool = JsonOpt) -> None:
     """Print the client's version."""
-    typer.echo(__version__)
+    if as_json:
+        _out({"version": __version__})
+    else:
+        typer.echo(__version__)
 
 
 @app.command()
@@ -411,7 +414,7 @@ def show(
     con.print(f"[bold]{escape(school)}[/] {v.year}: {t('state_' + v.state, c.lang)}")
     table = Table()
     table.add_column(t("cell", c.lang), no_wrap=True)
-    table.add_column("", justify="right", no_wrap=True)
+    table.add_column(t("value", c.lang), justify="right", no_wrap=True)
     for k, val in v.values.items():
         table.add_row(escape(k), escape(str(val)))
     con.print(table)
@@ -552,7 +555,7 @@ def status(year: int | None = YearOpt, as_json: bool = JsonOpt) -> None:
             t("state_" + r["local"], lang),
             server,
             last,
-            f"{len(r['errors'])} E, {len(r['warnings'])} W",
+            t("n_findings", lang, e=len(r["errors"]), w=len(r["warnings"])),
         )
     con.print(table)
     for r in rows:
@@ -576,12 +579,22 @@ def check(
     form_file: str = typer.Argument(..., help="Form definition (JSON or YAML)."),
     values_file: str = typer.Argument(..., help="A return's values as JSON."),
     lang: str = typer.Option("en", help="Language of the messages: en or fr."),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Check one return offline with the same rules as the server."""
     from sync_client.checks import compile_form, load_definition_file
 
     form = compile_form(load_definition_file(Path(form_file)))
     result = form.check(json.loads(Path(values_file).read_text(encoding="utf-8")), None, lang)
+    if as_json:
+        _out(
+            {
+                "verdict": result.status,
+                "errors": [f.as_dict() for f in result.errors],
+                "warnings": [f.as_dict() for f in result.warnings],
+            }
+        )
+        raise typer.Exit(1 if result.status != "ok" else 0)
     for f in result.errors + result.warnings:
         typer.echo(f"{f.severity:7} {f.code:24} {f.path}: {f.message}")
     typer.echo(f"verdict: {result.status}")

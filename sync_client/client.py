@@ -563,6 +563,20 @@ class Client:
             )
         mine = flatten(defn, orjson.loads(latest["body"])["values"])
         state = latest["state"]
+        first_conflict = next((c for c in changes if c["state"] == "conflict"), None)
+        if first_conflict is not None:
+            # changes queued behind a conflict wait for its resolution
+            return ReturnView(
+                defn.code,
+                defn.version,
+                year,
+                school,
+                "conflict",
+                mine,
+                int(first_conflict["base_revision"]),
+                server,
+                latest,
+            )
         if state == "queued":
             return ReturnView(
                 defn.code,
@@ -672,11 +686,16 @@ class Client:
         )
         return push_id
 
-    def _school_or_fail(self, code: str) -> dict[str, Any]:
+    def _school_or_fail(self, code: str, *, open_only: bool = False) -> dict[str, Any]:
         s = self.school(code)
         if s is None:
             raise ClientError(
                 t("unknown_school", self.lang, school=code), t("fix_unknown_school", self.lang)
+            )
+        if open_only and s.get("status", "open") != "open":
+            raise ClientError(
+                t("closed_school", self.lang, school=code, name=s.get("name", "")),
+                t("fix_closed_school", self.lang),
             )
         return s
 
@@ -686,7 +705,7 @@ class Client:
 
     def set_cells(self, school: str, cells: dict[str, Any], year: int | None = None) -> ReturnView:
         """Correct cells of one return without Excel (None clears a cell); one new change."""
-        s = self._school_or_fail(school)
+        s = self._school_or_fail(school, open_only=True)
         year = year or self.current_year()
         defn, _ = self._form()
         with self.store.tx() as db:

@@ -67,7 +67,18 @@ def test_sigkill_during_import_push_and_pull(big_server, proxy_factory, tmp_path
     started = time.monotonic()
     finish(probe, "import", str(data), "--json")
     full = time.monotonic() - started
-    for share in (0.5, 0.8, 0.95):
+    # once as soon as the import's transaction writes its first page to the store's log
+    wal = home / "store.db-wal"
+    before = wal.stat().st_size if wal.exists() else 0
+    proc = spawn(home, "import", str(data), "--json")
+    while proc.poll() is None and not (wal.exists() and wal.stat().st_size > before):
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    assert outbox(home) in (0, 300)
+    # then at points of a run's length
+    for share in (0.6, 0.9):
         proc = spawn(home, "import", str(data), "--json")
         time.sleep(full * share)
         proc.send_signal(signal.SIGKILL)

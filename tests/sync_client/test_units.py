@@ -152,3 +152,22 @@ def test_the_client_loads_no_server_code():
         and not m.startswith(("app.forms.checking", "app.i18n"))
         and m != "app.forms"
     ]
+
+
+def test_the_language_comes_from_the_option_then_the_config_then_lang(tmp_path, monkeypatch):
+    from sync_client import Client
+    from sync_client.messages import pick_lang
+
+    monkeypatch.delenv("EMIS_SYNC_LANG", raising=False)
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    assert pick_lang(None) == "fr" and pick_lang("en") == "en"
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert pick_lang(None) == "en"
+    c = Client.init(tmp_path / "h", "http://127.0.0.1:9", lang="fr")
+    assert c.lang == "fr"
+    c.close()
+    again = Client(tmp_path / "h")  # from the config
+    assert again.lang == "fr" and Client(tmp_path / "h", lang="en").lang == "en"
+    with pytest.raises(Exception, match="Aucun formulaire"):
+        again.form()
+    again.close()

@@ -121,6 +121,8 @@ def test_a_closed_school_is_named_as_closed(server, clerk: Client, tmp_path):
     problems = clerk.import_file(book).problems
     assert [(p.code, p.school) for p in problems] == [("CLOSED_SCHOOL", closing)]
     assert f"{closing} ({school['name']}) is closed in the registry" in problems[0].message
+    with pytest.raises(ClientError, match="is closed in the registry"):
+        clerk.set_cells(closing, {"seats": 3})
 
 
 def test_two_laptops_same_school_same_base(server, tmp_path):
@@ -262,3 +264,28 @@ def test_a_rejected_change_is_kept_and_shown(server, clerk: Client):
     assert summary.results[0].errors[0]["code"] == "WINDOW_CLOSED"
     [row] = [r for r in clerk.status(server.year) if r["school"] == code]
     assert row["local"] == "rejected" and row["errors"][0]["code"] == "WINDOW_CLOSED"
+
+
+def test_changes_queued_behind_a_conflict_wait_and_resolve_together(server, clerk, tmp_path):
+    code = clerk.schools()[0]["code"]
+    other = make_client(tmp_path / "other", server.base, server.token("clerk"))
+    other.pull()
+    other.set_cells(code, {"seats": 40})
+    other.push()
+    clerk.set_cells(code, {"seats": 50})
+    # the second edit is made while the first is unacknowledged: it queues behind it
+    clerk.set_cells(code, {"teachers[sex=M]": 2})
+    summary = clerk.push()
+    assert [r.status for r in summary.results] == ["conflict"]  # the second was never sent
+    assert clerk.view(code).state == "conflict" and clerk.outbox_size() == 1
+    [conflict] = clerk.conflicts()
+    assert {c["cell"]: (c["mine"], c["theirs"]) for c in conflict["cells"]} == {
+        "seats": (50, 40),
+        "teachers[sex=M]": (2, None),
+    }
+    clerk.resolve(code, keep="mine")
+    assert clerk.outbox_size() == 1 and clerk.store.outbox()[0]["base_revision"] == 1
+    assert clerk.push().count("applied") == 1
+    final = flatten(clerk.form(), server.stored()[code][-1][1])
+    assert final == {"seats": 50, "teachers[sex=M]": 2}
+    other.close()
