@@ -42,7 +42,9 @@ def main_options(
     home: Path | None = typer.Option(
         None, "--home", envvar="EMIS_SYNC_HOME", help="Folder of the config and local store."
     ),
-    lang: str | None = typer.Option(None, "--lang", help="Language of messages: en or fr."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="Language of messages: one with a message catalogue (en, fr, …)."
+    ),
 ) -> None:
     """EMIS district sync client."""
     _state["home"] = home
