@@ -57,12 +57,6 @@ class Database:
         self.writer: sessionmaker[Session] = make_sessionmaker(engine, write=True)
         self.reader: sessionmaker[Session] = make_sessionmaker(engine, write=False)
 
-    def unit_of_work(
-        self, actor: Principal | None = None, now: datetime | None = None
-    ) -> "UnitOfWork":
-        """A new unit of work on this database."""
-        return UnitOfWork(self, actor=actor, now=now)
-
 
 class UncommittedWork(RuntimeError):
     """A use case wrote and ended without committing: a bug, never silently rolled back."""

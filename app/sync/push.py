@@ -342,6 +342,7 @@ class _Apply:
     batch: _Batch
     known: _Known
     changes: list[Change]
+    wrote: bool = False  # has this attempt written anything yet?
 
 
 def _apply_batch(session: Session, batch: _Batch) -> list[PushResult]:
@@ -357,14 +358,7 @@ def _apply_batch(session: Session, batch: _Batch) -> list[PushResult]:
         session, [p.key for _, _, p, _ in batch.order if p is not None and p.rev.base_revision]
     )
     together: list[tuple[int, _Pending]] = []
-    if all(not linked for _, _, _, linked in batch.order):
-        # The usual batch: independent items only, stored first, with no savepoint around
-        # them (a collision rolls the whole transaction back and they go one by one).
-        _store_first(run, [(n, p) for n, _, p, _ in batch.order if p is not None], results)
-        batch_order: list[tuple[int, PushItem, _Pending | None, bool]] = []
-    else:
-        batch_order = batch.order
-    for n, item, prepared, linked in batch_order:
+    for n, item, prepared, linked in batch.order:
         if not linked and prepared is not None:
             together.append((n, prepared))
             continue
@@ -427,38 +421,24 @@ def _applied(run: _Apply, p: _Pending, number: int) -> PushResult:
 def _store_together(
     run: _Apply, pending: list[tuple[int, _Pending]], results: list[PushResult | None]
 ) -> None:
-    """Store independent items with a few multi-row statements in one savepoint; if a concurrent
-    writer makes any of them collide, roll that back and store them one by one instead."""
+    """Store independent items with a few multi-row statements; if a concurrent writer makes
+    any of them collide, undo them and store them one by one instead. Items stored before
+    anything else in the transaction need no savepoint (two round trips less per request): a
+    collision then rolls the whole transaction back."""
     if not pending:
         return
+    first = not run.wrote
+    run.wrote = True
     try:
-        with run.session.begin_nested():
+        if first:
             numbers = apply_revisions(run.session, [p.rev for _, p in pending])
+        else:
+            with run.session.begin_nested():
+                numbers = apply_revisions(run.session, [p.rev for _, p in pending])
     except IntegrityError:
-        for n, p in pending:
-            results[n] = _store_alone(run, p)
-        return
-    for (n, p), number in zip(pending, numbers, strict=True):
-        results[n] = (
-            _conflict_unless_pushed(run, p.item.id, p.rev.content_hash)
-            if number is None
-            else _applied(run, p, number)
-        )
-
-
-def _store_first(
-    run: _Apply, pending: list[tuple[int, _Pending]], results: list[PushResult | None]
-) -> None:
-    """Store the batch's independent items as the transaction's first writes, without a
-    savepoint (two round trips less per request); if a concurrent writer makes any of them
-    collide, undo the transaction and store them one by one instead."""
-    if not pending:
-        return
-    try:
-        numbers = apply_revisions(run.session, [p.rev for _, p in pending])
-    except IntegrityError:
-        expect_rollback(run.session)
-        run.session.rollback()
+        if first:
+            expect_rollback(run.session)
+            run.session.rollback()
         for n, p in pending:
             results[n] = _store_alone(run, p)
         return
@@ -472,6 +452,7 @@ def _store_first(
 
 def _store_alone(run: _Apply, p: _Pending) -> PushResult:
     """Store one item in its own savepoint; a unique violation means someone got in first."""
+    run.wrote = True
     try:
         with run.session.begin_nested():
             number = apply_revision(run.session, p.rev)
