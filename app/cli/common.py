@@ -13,6 +13,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.core.errors import AppError
 from app.core.uow import Database, unit_of_work
+from app.indicators import keep as _keeper  # noqa: F401  # totals follow every write
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)

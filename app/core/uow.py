@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.changelog import Change, write_changes
 from app.core.db import expect_rollback, is_sqlite, make_sessionmaker
+from app.core.derived import forget, run_keepers
 from app.core.principal import Principal
 from app.core.types import utcnow
 
@@ -157,6 +158,7 @@ class UnitOfWork:
             self._run_jobs()
             return
         session.flush()
+        run_keepers(session)  # derived figures follow the writes, in the same transaction
         if self.audit_events:
             for event in self.audit_events:
                 log.info("audit", extra={"action": event.action, "target": event.target})
@@ -176,6 +178,7 @@ class UnitOfWork:
         self.jobs.clear()
         for s in (self._write, self._read):
             if s is not None:
+                forget(s)
                 expect_rollback(s)
                 s.rollback()
 

@@ -229,6 +229,7 @@ def _worker_start(url: str) -> None:
     from app.core.principal import Principal
     from app.core.uow import Database
     from app.forms.service import FormCache
+    from app.indicators import keep  # noqa: F401  # the totals follow every push
     from app.registry.models import AdminUnit
 
     db = Database(make_engine(url, pool_size=2))

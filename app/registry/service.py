@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from app.core.changelog import Change, note_changes
 from app.core.db import table_of
+from app.core.derived import bump_reference_version, mark
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.paging import decode_cursor, encode_cursor
 from app.core.principal import Principal
@@ -354,6 +355,8 @@ def upsert_schools(
         for i in range(0, len(inserts), 5000):
             session.execute(insert(School), inserts[i : i + 5000])
     if updates:
+        # Derived figures follow a school's unit, ownership, locality and levels.
+        mark(session, "school", [u["b_id"] for u in updates])
         t = table_of(School)
         session.connection().execute(
             update(t).where(t.c.id == _bind("b_id")).values({f: _bind(f) for f in _SCHOOL_FIELDS}),
@@ -543,6 +546,9 @@ def upsert_levels(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCou
         else:
             counts.unchanged += 1
     session.flush()
+    if counts.created or counts.updated:
+        bump_reference_version(session)
+        mark(session, "structure", [0])  # derived figures depend on entrance ages and grades
     return counts
 
 
@@ -588,6 +594,8 @@ def upsert_population(session: Session, rows: Sequence[dict[str, Any]]) -> Upser
             counts.updated += 1
         else:
             counts.unchanged += 1
+    if inserts or updates:
+        bump_reference_version(session)
     for i in range(0, len(inserts), 5000):
         session.execute(insert(Population), inserts[i : i + 5000])
     if updates:
@@ -673,3 +681,103 @@ _YEAR_FIELDS = (
     "window_closes",
     "reopened_until",
 )
+
+
+# ---------------------------------------------------------------- what derived figures need
+
+
+@dataclass(frozen=True)
+class SchoolPlacement:
+    """Where a school's figures are counted: its unit and the attributes figures split by."""
+
+    id: int
+    unit_id: int
+    ownership: str
+    locality: str
+    levels: tuple[str, ...]
+    open: bool
+
+
+def school_placements(session: Session, school_ids: Iterable[int]) -> dict[int, SchoolPlacement]:
+    ids = sorted(set(school_ids))
+    out: dict[int, SchoolPlacement] = {}
+    for i in range(0, len(ids), 1000):
+        for sid, uid, own, loc, levels, status in session.execute(
+            select(
+                col(School.id),
+                col(School.admin_unit_id),
+                col(School.ownership),
+                col(School.locality),
+                col(School.levels),
+                col(School.status),
+            ).where(col(School.id).in_(ids[i : i + 1000]))
+        ):
+            out[sid] = SchoolPlacement(  # type: ignore[index]  # primary keys are never NULL
+                sid,  # type: ignore[arg-type]
+                uid,
+                own,
+                loc or "",
+                tuple(levels or ()),
+                status == "open",
+            )
+    return out
+
+
+def all_school_placements(session: Session) -> list[SchoolPlacement]:
+    """Every school (coverage counts the open ones offering a level)."""
+    return [
+        SchoolPlacement(sid, uid, own, loc or "", tuple(levels or ()), status == "open")  # type: ignore[arg-type]
+        for sid, uid, own, loc, levels, status in session.execute(
+            select(
+                col(School.id),
+                col(School.admin_unit_id),
+                col(School.ownership),
+                col(School.locality),
+                col(School.levels),
+                col(School.status),
+            )
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    id: int
+    code: str
+    name: str
+    level: int
+    path: str
+
+
+def all_units(session: Session) -> list[UnitRow]:
+    return [
+        UnitRow(*row)  # type: ignore[arg-type]
+        for row in session.execute(
+            select(
+                col(AdminUnit.id),
+                col(AdminUnit.code),
+                col(AdminUnit.name),
+                col(AdminUnit.level),
+                col(AdminUnit.path),
+            ).order_by(col(AdminUnit.path))
+        )
+    ]
+
+
+def education_levels(session: Session) -> list[EducationLevel]:
+    return list(session.scalars(select(EducationLevel).order_by(col(EducationLevel.sequence))))
+
+
+def population_by_unit(session: Session, year: int) -> dict[tuple[int, int, str], int]:
+    """Population rows of a year: (unit id, age, sex) -> value."""
+    return {
+        (uid, age, sex): value
+        for uid, age, sex, value in session.execute(
+            select(
+                col(Population.admin_unit_id),
+                col(Population.age),
+                col(Population.sex),
+                col(Population.value),
+            ).where(col(Population.year) == year)
+        )
+    }

@@ -8,11 +8,12 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.auth.models import User
+from app.core.derived import mark
 from app.core.errors import NotFound
 from app.core.paging import decode_cursor, encode_cursor
 from app.core.principal import Principal
@@ -102,8 +103,13 @@ def current_and_previous(
         if (f, y + 1, sid) in keys:
             last_year[rid] = (f, y + 1, sid)  # type: ignore[index]  # a primary key
     if last_year:
-        for rid, values in session.execute(
-            select(col(ReturnRevision.return_id), col(ReturnRevision.values))
+        seen = _seen_values(session)
+        for rid, number, values in session.execute(
+            select(
+                col(ReturnRevision.return_id),
+                col(ReturnRevision.revision),
+                col(ReturnRevision.values),
+            )
             .join(
                 CensusReturn,
                 and_(
@@ -114,6 +120,7 @@ def current_and_previous(
             .where(col(CensusReturn.id).in_(last_year))
         ):
             previous[last_year[rid]] = values
+            seen[(rid, number)] = values
     return current, previous
 
 
@@ -132,6 +139,102 @@ def lock_returns(session: Session, keys: Collection[ReturnKey]) -> None:
         .order_by(col(CensusReturn.id))
         .with_for_update()
     ).all()
+
+
+_SEEN = "revision_values_seen"
+
+
+def _seen_values(session: Session) -> dict[tuple[int, int], dict[str, Any]]:
+    """Revision values this transaction already holds, by (return id, revision): revisions are
+    immutable, so whoever needs them again in the same transaction need not read them back."""
+    seen: dict[tuple[int, int], dict[str, Any]] = session.info.setdefault(_SEEN, {})
+    if len(seen) > 5000:
+        seen.clear()
+    return seen
+
+
+@dataclass(frozen=True)
+class ReturnState:
+    """What derived figures need of a return: where it is and which revision is current."""
+
+    id: int
+    form: str
+    form_version: int
+    year: int
+    school_id: int
+    revision: int
+    status: str
+
+
+_STATE_COLUMNS = (
+    col(CensusReturn.id),
+    col(CensusReturn.form_code),
+    col(CensusReturn.form_version),
+    col(CensusReturn.year),
+    col(CensusReturn.school_id),
+    col(CensusReturn.revision),
+    col(CensusReturn.status),
+)
+
+
+def return_states(session: Session, return_ids: Collection[int]) -> dict[int, ReturnState]:
+    """The current state of these returns (those that exist), by id."""
+    out: dict[int, ReturnState] = {}
+    ids = sorted(return_ids)
+    for i in range(0, len(ids), 1000):
+        for row in session.execute(
+            select(*_STATE_COLUMNS).where(col(CensusReturn.id).in_(ids[i : i + 1000]))
+        ):
+            out[row[0]] = ReturnState(*row)  # type: ignore[index,arg-type]  # ids are never NULL
+    return out
+
+
+def return_states_of_schools(
+    session: Session, school_ids: Collection[int], years: Collection[int] | None = None
+) -> list[ReturnState]:
+    """Every return of these schools (of these years only, when given)."""
+    out: list[ReturnState] = []
+    ids = sorted(school_ids)
+    for i in range(0, len(ids), 1000):
+        q = select(*_STATE_COLUMNS).where(col(CensusReturn.school_id).in_(ids[i : i + 1000]))
+        if years is not None:
+            q = q.where(col(CensusReturn.year).in_(sorted(years)))
+        out += [ReturnState(*row) for row in session.execute(q)]  # type: ignore[arg-type]
+    return out
+
+
+def all_return_states(session: Session, after_id: int = 0, limit: int = 2000) -> list[ReturnState]:
+    """Every return in id order, a page at a time (a rebuild of derived figures walks them)."""
+    return [
+        ReturnState(*row)  # type: ignore[arg-type]  # ids are never NULL
+        for row in session.execute(
+            select(*_STATE_COLUMNS)
+            .where(col(CensusReturn.id) > after_id)
+            .order_by(col(CensusReturn.id))
+            .limit(limit)
+        )
+    ]
+
+
+def revision_values(
+    session: Session, wanted: Collection[tuple[int, int]]
+) -> dict[tuple[int, int], dict[str, Any]]:
+    """The values of these (return id, revision) pairs: from this transaction's hand when it
+    has them, else in one query per thousand."""
+    seen = _seen_values(session)
+    out = {k: seen[k] for k in wanted if k in seen}
+    missing = sorted(k for k in wanted if k not in out)
+    pair = tuple_(col(ReturnRevision.return_id), col(ReturnRevision.revision))
+    for i in range(0, len(missing), 500):
+        for rid, number, values in session.execute(
+            select(
+                col(ReturnRevision.return_id),
+                col(ReturnRevision.revision),
+                col(ReturnRevision.values),
+            ).where(pair.in_(missing[i : i + 500]))
+        ):
+            out[(rid, number)] = values
+    return out
 
 
 def return_keys_of_schools(
@@ -240,6 +343,12 @@ def apply_revisions(session: Session, revs: list[NewRevision]) -> list[int | Non
             return_ids[i], numbers[i] = rid, 1
     done = [i for i in range(len(revs)) if numbers[i] is not None]
     if done:
+        # The derived figures follow these returns before the commit (app.core.derived); the
+        # values they need are at hand here, so the keeper need not read them back.
+        seen = _seen_values(session)
+        for i in done:
+            seen[(return_ids[i], numbers[i])] = revs[i].values  # type: ignore[index]
+        mark(session, "return", [return_ids[i] for i in done])  # type: ignore[misc]
         session.execute(
             insert(ReturnRevision),
             # Both are set together for every revision in `done`.
@@ -285,6 +394,7 @@ def change_status(
         .where(col(CensusReturn.id) == return_id)
         .values(status=to.value, updated_at=at, updated_by=by)
     )
+    mark(session, "return", [return_id])
     session.execute(
         insert(ReturnStatusChange).values(
             return_id=return_id,

@@ -1,0 +1,74 @@
+"""Derived data kept current in the same transaction as the writes it follows.
+
+Services mark what they changed (`mark(session, "return", ids)`); the features that keep
+derived figures (the indicator totals) register a keeper, and the unit of work runs every
+keeper just before it commits, in the same transaction. A keeper that is not loaded while
+something was marked is a bug that would let the figures drift: the commit refuses."""
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from app.core.changelog import ServerMeta
+
+Dirty = dict[str, set[int]]
+Keeper = Callable[[Session, Dirty], None]
+
+keepers: list[Keeper] = []
+_DIRTY = "dirty_for_keepers"
+REFERENCE_VERSION = "reference_version"
+
+
+class KeeperMissing(RuntimeError):
+    """Something derived figures depend on changed, and no keeper is loaded to follow it."""
+
+
+def register(keeper: Keeper) -> Keeper:
+    if keeper not in keepers:
+        keepers.append(keeper)
+    return keeper
+
+
+def mark(session: Session, kind: str, ids: Iterable[int]) -> None:
+    """Note that these rows (`return` ids, `school` ids) changed in this transaction."""
+    session.info.setdefault(_DIRTY, {}).setdefault(kind, set()).update(ids)
+
+
+def forget(session: Session) -> None:
+    """Drop the marks (the transaction rolled back)."""
+    session.info.pop(_DIRTY, None)
+
+
+def run_keepers(session: Session) -> None:
+    """Bring every derived figure up to date with what was marked (called before the commit)."""
+    dirty: Dirty | None = session.info.pop(_DIRTY, None)
+    if not dirty or not any(dirty.values()):
+        return
+    if not keepers:
+        raise KeeperMissing(
+            "returns or schools changed but no keeper of derived figures is loaded "
+            "(import app.indicators before writing)"
+        )
+    for keeper in keepers:
+        keeper(session, dirty)
+
+
+def bump_reference_version(session: Session) -> None:
+    """Reference data that figures depend on (population, education structure) changed."""
+    row = session.get(ServerMeta, REFERENCE_VERSION)
+    if row is None:
+        session.add(ServerMeta(key=REFERENCE_VERSION, value="1"))
+    else:
+        row.value = str(int(row.value) + 1)
+    session.flush()
+
+
+def reference_version(session: Session) -> str:
+    return (
+        session.scalar(
+            select(col(ServerMeta.value)).where(col(ServerMeta.key) == REFERENCE_VERSION)
+        )
+        or "0"
+    )

@@ -1,0 +1,430 @@
+"""Keeping the totals current: every applied revision, status change and school change moves
+its return's contribution, in the same transaction (app.core.derived runs this before commit).
+
+A return's contribution is a flat map of cells (`element|opt|opt…` → count) read from its
+current revision, plus a few derived cells the indicators need without rescanning ages:
+`~E|grade|sex` (pupils by grade, all ages), `~NER|level|sex` (pupils of the level's official
+ages enrolled in it), `~ANER|level|sex` (the same ages enrolled in it or a higher level),
+`_return` (1 per school) and `_offers|level` (1 per school offering the level).
+
+To move a contribution, the old one is recomputed from the revision its placement names
+(revisions never change) and subtracted where it was counted, and the new one is added where it
+now belongs. Pairs of consecutive years of one school feed `flow_total` the same way. Rows are
+upserted in primary-key order, so concurrent writers lock them in one order."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from app.core.derived import Dirty, register
+from app.forms.checking import CompiledForm
+from app.forms.service import FormCache
+from app.indicators.models import FlowTotal, IndicatorPlacement, IndicatorTotal
+from app.registry import service as registry
+from app.returns import service as returns
+from app.returns.service import ReturnState
+
+Cells = dict[str, int]
+# (year, form, unit, status, ownership, locality) of a contribution
+Place = tuple[int, str, int, str, str, str]
+
+# Worst first: a pair of years counts under the lower status of its two returns, so "not
+# invalid" keeps pairs where neither is invalid and "approved" those where both are.
+STATUS_ORDER = ("invalid", "returned", "submitted", "approved", "locked")
+_RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
+# What the flow rates need of each year of a pair.
+_FLOW_ELEMENTS = ("~E", "repeaters", "graduates", "_return", "_offers")
+
+_forms = FormCache()
+
+
+@dataclass(frozen=True)
+class Level:
+    code: str
+    sequence: int
+    entrance_age: int
+    duration: int
+    grades: tuple[str, ...]
+
+    @property
+    def ages(self) -> range:
+        return range(self.entrance_age, self.entrance_age + self.duration)
+
+
+@dataclass(frozen=True)
+class Structure:
+    levels: tuple[Level, ...]
+
+    @property
+    def grade_level(self) -> dict[str, Level]:
+        return {g: lv for lv in self.levels for g in lv.grades}
+
+
+def structure_of(session: Session) -> Structure:
+    return Structure(
+        tuple(
+            Level(lv.code, lv.sequence, lv.entrance_age, lv.duration, tuple(lv.grades))
+            for lv in registry.education_levels(session)
+        )
+    )
+
+
+def _age(option: Any) -> int | None:
+    text = str(option)
+    return int(text) if text.isdigit() else None
+
+
+def cells_of(
+    form: CompiledForm, values: dict[str, Any], structure: Structure, offered: Sequence[str]
+) -> Cells:
+    """One return's contribution (see the module's docstring)."""
+    out: Cells = defaultdict(int)
+    for element in form.definition.elements:
+        v = values.get(element.code)
+        if v is None:
+            continue
+        code, dims = element.code, element.dimensions
+        if element.type == "count":
+            if dims:
+                for cell in v:
+                    key = code + "|" + "|".join(str(cell[d]) for d in dims)
+                    out[key] += int(cell["value"])
+            else:
+                out[code] += int(v)
+        elif element.type == "boolean":
+            out[code] += 1 if v else 0
+        elif element.type == "choice":
+            out[f"{code}|{v}"] += 1
+    enrolment = values.get("enrolment")
+    compiled = form.elements.get("enrolment")
+    if enrolment and compiled is not None and {"grade", "sex", "age"} <= set(compiled.dims):
+        grade_level = structure.grade_level
+        by_grade: dict[tuple[str, str], int] = defaultdict(int)
+        for cell in enrolment:
+            grade, sex, n = str(cell["grade"]), str(cell["sex"]), int(cell["value"])
+            by_grade[(grade, sex)] += n
+            age = _age(cell["age"])
+            level = grade_level.get(grade)
+            if age is None or level is None:
+                continue
+            for lv in structure.levels:
+                if age in lv.ages and level.sequence >= lv.sequence:
+                    out[f"~ANER|{lv.code}|{sex}"] += n
+                    if lv.code == level.code:
+                        out[f"~NER|{lv.code}|{sex}"] += n
+        for (grade, sex), n in by_grade.items():
+            out[f"~E|{grade}|{sex}"] += n
+    # Grades without an age grid count from the total column, where the form has one.
+    for cell in values.get("enrolment_total") or []:
+        key = f"~E|{cell['grade']}|{cell['sex']}"
+        if key not in out:
+            out[key] += int(cell["value"])
+    out["_return"] = 1
+    for offer in offered:
+        out[f"_offers|{offer}"] = 1
+    return dict(out)
+
+
+def pair_cells(base: Cells, outcome: Cells) -> Cells:
+    """A school's two consecutive years as one flow contribution."""
+    out = {
+        f"{side}:{k}": v
+        for side, cells in (("0", base), ("1", outcome))
+        for k, v in cells.items()
+        if k.split("|", 1)[0] in _FLOW_ELEMENTS
+    }
+    out["_pair"] = 1
+    return out
+
+
+def pair_status(a: str, b: str) -> str:
+    return a if _RANK.get(a, 0) <= _RANK.get(b, 0) else b
+
+
+class _Deltas:
+    """Changes to the totals, merged by primary key before they are written."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[Any, ...], list[int]] = {}
+
+    def add(self, place: Place, cells: Cells, sign: int) -> None:
+        year, form, unit, status, own, loc = place
+        for key, value in cells.items():
+            pk = (year, form, key.split("|", 1)[0], unit, key, status, own, loc)
+            row = self.rows.get(pk)
+            if row is None:
+                self.rows[pk] = [sign * value, sign]
+            else:
+                row[0] += sign * value
+                row[1] += sign
+
+    def write(self, session: Session, table: Any) -> None:
+        rows = [
+            {
+                "year": pk[0],
+                "form_code": pk[1],
+                "element": pk[2],
+                "unit_id": pk[3],
+                "key": pk[4],
+                "status": pk[5],
+                "ownership": pk[6],
+                "locality": pk[7],
+                "value": d[0],
+                "schools": d[1],
+            }
+            for pk, d in sorted(self.rows.items())
+            if d[0] or d[1]
+        ]
+        if not rows:
+            return
+        dialect = session.get_bind().dialect.name
+        ins = (postgresql if dialect == "postgresql" else sqlite).insert
+        t = table.__table__
+        for i in range(0, len(rows), 2000):
+            stmt = ins(t)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[c.name for c in t.primary_key.columns],
+                set_={
+                    "value": t.c.value + stmt.excluded.value,
+                    "schools": t.c.schools + stmt.excluded.schools,
+                },
+            )
+            session.execute(stmt, rows[i : i + 2000])
+        # A cell no school gives any more leaves no row behind (only rows that lost a school
+        # can have reached zero).
+        pk = tuple_(*t.primary_key.columns)
+        emptied = [k for k, d in sorted(self.rows.items()) if d[1] < 0]
+        for i in range(0, len(emptied), 500):
+            session.execute(delete(t).where(pk.in_(emptied[i : i + 500]), t.c.schools == 0))
+
+
+@dataclass
+class _Counted:
+    """A return as counted: its placement and the cells of the revision it names."""
+
+    place: Place
+    cells: Cells
+    status: str
+
+
+def refresh(session: Session, dirty: Dirty) -> None:
+    """The keeper: move the contributions of every return marked (directly or through its
+    school) from where they were counted to where they belong now."""
+    if dirty.get("structure"):
+        rebuild(session)
+        return
+    ids = set(dirty.get("return", ()))
+    if dirty.get("school"):
+        ids |= {r.id for r in returns.return_states_of_schools(session, dirty["school"])}
+    if ids:
+        _refresh_returns(session, ids)
+
+
+def _placements(session: Session, where: Any) -> dict[int, IndicatorPlacement]:
+    return {p.return_id: p for p in session.scalars(select(IndicatorPlacement).where(where))}
+
+
+def _refresh_returns(session: Session, ids: set[int]) -> None:
+    structure = structure_of(session)
+    old = _placements(session, col(IndicatorPlacement.return_id).in_(sorted(ids)))
+    states = returns.return_states(session, ids)
+    schools = registry.school_placements(session, {s.school_id for s in states.values()})
+    # The same schools' returns of the neighbouring years, whose pairs change with these.
+    years = {(s.school_id, s.form, s.year) for s in states.values()}
+    partners = {
+        p.return_id: p
+        for p in session.scalars(
+            select(IndicatorPlacement).where(
+                col(IndicatorPlacement.school_id).in_(sorted({y[0] for y in years})),
+                col(IndicatorPlacement.year).in_(
+                    sorted({y[2] + d for y in years for d in (-1, 1)})
+                ),
+            )
+        )
+        if p.return_id not in ids
+        and (
+            (p.school_id, p.form_code, p.year + 1) in years
+            or (p.school_id, p.form_code, p.year - 1) in years
+        )
+    }
+    new: dict[int, IndicatorPlacement] = {}
+    for rid, st in states.items():
+        school = schools[st.school_id]
+        new[rid] = IndicatorPlacement(
+            return_id=rid,
+            school_id=st.school_id,
+            year=st.year,
+            form_code=st.form,
+            form_version=st.form_version,
+            revision=st.revision,
+            unit_id=school.unit_id,
+            ownership=school.ownership,
+            locality=school.locality,
+            status=st.status,
+            levels=list(school.levels),
+        )
+    counted = _count(session, [*old.values(), *new.values(), *partners.values()], structure)
+
+    def key(p: IndicatorPlacement) -> tuple[Any, ...]:
+        return (p.revision, p.status, p.unit_id, p.ownership, p.locality, tuple(p.levels))
+
+    one_year, flows = _Deltas(), _Deltas()
+    for rid in ids:
+        before, after = old.get(rid), new.get(rid)
+        if before is not None and after is not None and key(before) == key(after):
+            continue
+        if before is not None:
+            one_year.add(*_as_delta(counted, before), -1)
+        if after is not None:
+            one_year.add(*_as_delta(counted, after), +1)
+
+    # Pairs: each (school, form, base year) touched, before and after.
+    def by_year(placements: Iterable[IndicatorPlacement]) -> dict[tuple[int, str, int], Any]:
+        return {(p.school_id, p.form_code, p.year): p for p in placements}
+
+    before_by = by_year([*partners.values(), *old.values()])
+    after_by = by_year([*partners.values(), *new.values()])
+    pairs = {(s, f, y + d) for s, f, y in years for d in (-1, 0)}
+    for s, f, t in sorted(pairs):
+        b = (before_by.get((s, f, t)), before_by.get((s, f, t + 1)))
+        a = (after_by.get((s, f, t)), after_by.get((s, f, t + 1)))
+        if b[0] is not None and b[1] is not None:
+            if (
+                a[0] is not None
+                and a[1] is not None
+                and key(a[0]) == key(b[0])
+                and key(a[1]) == key(b[1])
+            ):
+                continue
+            flows.add(*_pair_delta(counted, b[0], b[1]), -1)
+        if a[0] is not None and a[1] is not None:
+            flows.add(*_pair_delta(counted, a[0], a[1]), +1)
+    one_year.write(session, IndicatorTotal)
+    flows.write(session, FlowTotal)
+    gone = [rid for rid in ids if rid in old and rid not in new]
+    if gone:
+        session.execute(
+            delete(IndicatorPlacement).where(col(IndicatorPlacement.return_id).in_(gone))
+        )
+    for rid, p in new.items():
+        current = old.get(rid)
+        if current is None:
+            session.add(p)
+        elif key(current) != key(p):
+            for f in (
+                "form_version",
+                "revision",
+                "unit_id",
+                "ownership",
+                "locality",
+                "status",
+                "levels",
+            ):
+                setattr(current, f, getattr(p, f))
+    session.flush()
+
+
+def _count(
+    session: Session, placements: Sequence[IndicatorPlacement], structure: Structure
+) -> dict[tuple[int, int, tuple[str, ...]], Cells]:
+    """Cells of each (return, revision, levels offered) these placements name."""
+    wanted = {(p.return_id, p.revision) for p in placements}
+    values = returns.revision_values(session, wanted)
+    out: dict[tuple[int, int, tuple[str, ...]], Cells] = {}
+    for p in placements:
+        k = (p.return_id, p.revision, tuple(p.levels))
+        if k in out:
+            continue
+        form = _forms.get(session, p.form_code, p.form_version)
+        v = values.get((p.return_id, p.revision))
+        out[k] = {} if form is None or v is None else cells_of(form, v, structure, p.levels)
+    return out
+
+
+def _place(p: IndicatorPlacement, status: str | None = None) -> Place:
+    return (p.year, p.form_code, p.unit_id, status or p.status, p.ownership, p.locality)
+
+
+def _as_delta(
+    counted: dict[tuple[int, int, tuple[str, ...]], Cells], p: IndicatorPlacement
+) -> tuple[Place, Cells]:
+    return _place(p), counted[(p.return_id, p.revision, tuple(p.levels))]
+
+
+def _pair_delta(
+    counted: dict[tuple[int, int, tuple[str, ...]], Cells],
+    base: IndicatorPlacement,
+    outcome: IndicatorPlacement,
+) -> tuple[Place, Cells]:
+    cells = pair_cells(
+        counted[(base.return_id, base.revision, tuple(base.levels))],
+        counted[(outcome.return_id, outcome.revision, tuple(outcome.levels))],
+    )
+    # Counted where the school is in the outcome year, under the lower of the two statuses.
+    place = _place(outcome, pair_status(base.status, outcome.status))
+    return (base.year, *place[1:]), cells
+
+
+def rebuild(session: Session, progress: Any = None) -> int:
+    """Recompute every total from the returns' current revisions, from nothing (a different
+    path from the deltas: the sums are made here, not moved). Returns the returns counted."""
+    structure = structure_of(session)
+    for t in (IndicatorTotal, FlowTotal, IndicatorPlacement):
+        session.execute(delete(t))
+    one_year, flows = _Deltas(), _Deltas()
+    placements: list[IndicatorPlacement] = []
+    counted_keep: dict[tuple[int, str, int], tuple[IndicatorPlacement, Cells]] = {}
+    after = 0
+    while True:
+        page: list[ReturnState] = returns.all_return_states(session, after)
+        if not page:
+            break
+        after = page[-1].id
+        schools = registry.school_placements(session, {s.school_id for s in page})
+        batch = []
+        for st in page:
+            school = schools[st.school_id]
+            batch.append(
+                IndicatorPlacement(
+                    return_id=st.id,
+                    school_id=st.school_id,
+                    year=st.year,
+                    form_code=st.form,
+                    form_version=st.form_version,
+                    revision=st.revision,
+                    unit_id=school.unit_id,
+                    ownership=school.ownership,
+                    locality=school.locality,
+                    status=st.status,
+                    levels=list(school.levels),
+                )
+            )
+        counted = _count(session, batch, structure)
+        for p in batch:
+            one_year.add(*_as_delta(counted, p), +1)
+            p_cells = counted[(p.return_id, p.revision, tuple(p.levels))]
+            counted_keep[(p.school_id, p.form_code, p.year)] = (p, p_cells)
+        placements += batch
+        if progress:
+            progress(len(page))
+    for (s, f, y), (p, cells) in sorted(counted_keep.items()):
+        nxt = counted_keep.get((s, f, y + 1))
+        if nxt is None:
+            continue
+        q, next_cells = nxt
+        place = _place(q, pair_status(p.status, q.status))
+        flows.add((y, *place[1:]), pair_cells(cells, next_cells), +1)
+    one_year.write(session, IndicatorTotal)
+    flows.write(session, FlowTotal)
+    session.add_all(placements)
+    session.flush()
+    return len(placements)
+
+
+register(refresh)

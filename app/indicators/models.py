@@ -1,0 +1,65 @@
+"""Kept totals: the sums indicators and aggregates read, kept current with every revision.
+
+`indicator_placement` says, per return, which revision its figures were counted from and where
+(unit, ownership, locality, status, levels offered): to take a return's contribution out again,
+its cells are recomputed from that immutable revision. `indicator_total` holds, per leaf unit,
+year, form, status, ownership and locality, the sum of each cell over the schools counted there
+and how many schools gave it. `flow_total` holds the same for pairs of consecutive years of one
+school (the base year's cells as `0:key`, the next year's as `1:key`): flow rates use only
+schools that reported in both years."""
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String
+from sqlmodel import Field, SQLModel
+
+from app.core.types import JsonType
+
+
+class IndicatorPlacement(SQLModel, table=True):
+    __tablename__ = "indicator_placement"
+    __table_args__ = (Index("ix_indicator_placement_school_year", "school_id", "year"),)
+
+    return_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("census_return.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    school_id: int
+    year: int
+    form_code: str = Field(max_length=64)
+    form_version: int
+    revision: int
+    unit_id: int
+    ownership: str = Field(max_length=32)
+    locality: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    levels: list[str] = Field(default_factory=list, sa_column=Column(JsonType, nullable=False))
+
+
+class IndicatorTotal(SQLModel, table=True):
+    __tablename__ = "indicator_total"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    form_code: str = Field(primary_key=True, max_length=64)
+    element: str = Field(primary_key=True, max_length=64)
+    unit_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    status: str = Field(primary_key=True, max_length=16)
+    ownership: str = Field(primary_key=True, max_length=32)
+    locality: str = Field(primary_key=True, max_length=16)
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+    schools: int
+
+
+class FlowTotal(SQLModel, table=True):
+    __tablename__ = "flow_total"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # base year t
+    form_code: str = Field(primary_key=True, max_length=64)
+    element: str = Field(primary_key=True, max_length=64)
+    unit_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    status: str = Field(primary_key=True, max_length=16)
+    ownership: str = Field(primary_key=True, max_length=32)
+    locality: str = Field(primary_key=True, max_length=16)
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+    schools: int
