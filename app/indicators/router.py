@@ -5,7 +5,8 @@ import io
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import ORJSONResponse, Response
+import orjson
+from fastapi.responses import Response
 
 from app.auth.deps import CurrentUser
 from app.core.bounds import YEAR_MAX, YEAR_MIN
@@ -131,7 +132,6 @@ def _csv(rows: list[dict[str, Any]], first: list[str], filename: str) -> Respons
         + "\n".join(f"- `{d.code}`: {d.formula['en']}" for d in definitions())
     ),
     responses={**RESPONSES, 200: {"content": CSV_DOC}},
-    response_class=ORJSONResponse,
 )
 def get_indicators(
     request: Request,
@@ -233,7 +233,7 @@ def get_indicators(
             ["unit", "unit_name", "level", "indicator", "education_level"],
             f"indicators-{year}.csv",
         )
-    return ORJSONResponse(result)
+    return Response(orjson.dumps(result), media_type="application/json")
 
 
 @router.get(
@@ -256,7 +256,6 @@ def get_definitions(lang: Lang) -> Any:
         "schools of the unit, and schools whose return is counted."
     ),
     responses={**RESPONSES, 200: {"content": CSV_DOC}},
-    response_class=ORJSONResponse,
 )
 def get_aggregates(
     request: Request,
@@ -289,7 +288,7 @@ def get_aggregates(
         return _csv(
             result["rows"], ["unit", "unit_name", "level", "element"], f"aggregates-{year}.csv"
         )
-    return ORJSONResponse(result)
+    return Response(orjson.dumps(result), media_type="application/json")
 
 
 __all__ = ["c", "router"]

@@ -25,6 +25,7 @@ from app.indicators import compute as c
 from app.indicators.keep import Structure, structure_of
 from app.indicators.models import FlowTotal, IndicatorTotal
 from app.registry import service as registry
+from app.returns import service as returns
 from app.registry.service import SchoolPlacement, UnitRow
 
 DEFAULT_FORM = "annual_school_census"
@@ -232,9 +233,14 @@ class _Cache:
 _cache = _Cache()
 
 
-def data_version(session: Session) -> tuple[int, str]:
-    """Moves whenever a return, a school, a unit, the population or the structure changes."""
-    return last_sequence(session), reference_version(session)
+def data_version(session: Session) -> tuple[int, int, str]:
+    """Moves whenever a return (revision or status), a school, a unit, the population or the
+    structure changes."""
+    return (
+        last_sequence(session),
+        returns.last_status_change(session),
+        reference_version(session),
+    )
 
 
 def indicators(session: Session, user: Principal, q: IndicatorQuery) -> dict[str, Any]:

@@ -141,6 +141,12 @@ def lock_returns(session: Session, keys: Collection[ReturnKey]) -> None:
     ).all()
 
 
+def last_status_change(session: Session) -> int:
+    """The id of the latest status history row: it moves with every revision and every status
+    change (caches of figures built from returns key on it)."""
+    return int(session.scalar(select(func.max(ReturnStatusChange.id))) or 0)
+
+
 _SEEN = "revision_values_seen"
 
 
