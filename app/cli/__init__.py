@@ -6,6 +6,7 @@ import typer
 from app.cli.db import db_app
 from app.cli.demo import demo
 from app.cli.forms import forms_app
+from app.cli.indicators import indicators_app
 from app.cli.registry import registry_app
 from app.cli.serve import serve
 from app.cli.sync import sync_app
@@ -20,6 +21,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(forms_app, name="forms")
 app.add_typer(sync_app, name="sync")
+app.add_typer(indicators_app, name="indicators")
 app.command()(serve)
 app.command()(demo)
 

@@ -374,9 +374,21 @@ def _pair_delta(
 def rebuild(session: Session, progress: Any = None) -> int:
     """Recompute every total from the returns' current revisions, from nothing (a different
     path from the deltas: the sums are made here, not moved). Returns the returns counted."""
-    structure = structure_of(session)
+    one_year, flows, placements = recount(session, progress)
     for t in (IndicatorTotal, FlowTotal, IndicatorPlacement):
         session.execute(delete(t))
+    one_year.write(session, IndicatorTotal)
+    flows.write(session, FlowTotal)
+    session.add_all(placements)
+    session.flush()
+    return len(placements)
+
+
+def recount(
+    session: Session, progress: Any = None
+) -> tuple["_Deltas", "_Deltas", list[IndicatorPlacement]]:
+    """Every total as it should be, summed afresh from the returns (nothing is written)."""
+    structure = structure_of(session)
     one_year, flows = _Deltas(), _Deltas()
     placements: list[IndicatorPlacement] = []
     counted_keep: dict[tuple[int, str, int], tuple[IndicatorPlacement, Cells]] = {}
@@ -409,7 +421,9 @@ def rebuild(session: Session, progress: Any = None) -> int:
         for p in batch:
             one_year.add(*_as_delta(counted, p), +1)
             p_cells = counted[(p.return_id, p.revision, tuple(p.levels))]
-            counted_keep[(p.school_id, p.form_code, p.year)] = (p, p_cells)
+            # Only what a pair needs is kept for the pairs (a country's cells would not fit).
+            flow_part = {k: v for k, v in p_cells.items() if k.split("|", 1)[0] in _FLOW_ELEMENTS}
+            counted_keep[(p.school_id, p.form_code, p.year)] = (p, flow_part)
         placements += batch
         if progress:
             progress(len(page))
@@ -420,11 +434,21 @@ def rebuild(session: Session, progress: Any = None) -> int:
         q, next_cells = nxt
         place = _place(q, pair_status(p.status, q.status))
         flows.add((y, *place[1:]), pair_cells(cells, next_cells), +1)
-    one_year.write(session, IndicatorTotal)
-    flows.write(session, FlowTotal)
-    session.add_all(placements)
-    session.flush()
-    return len(placements)
+    return one_year, flows, placements
+
+
+def table_rows(session: Session, table: Any) -> dict[tuple[Any, ...], tuple[int, int]]:
+    """A totals table as {primary key: (value, schools)} (for checks against a recount)."""
+    t = table.__table__
+    names = [c.name for c in t.primary_key.columns]
+    return {
+        tuple(r[n] for n in names): (int(r["value"]), int(r["schools"]))
+        for r in session.execute(select(t)).mappings()
+    }
+
+
+def delta_rows(deltas: "_Deltas") -> dict[tuple[Any, ...], tuple[int, int]]:
+    return {pk: (d[0], d[1]) for pk, d in deltas.rows.items() if d[0] or d[1]}
 
 
 register(refresh)

@@ -131,7 +131,7 @@ def test_a_read_route_commits_nothing(demo, commits):
 # ---------------------------------------------------------------- the CLI
 
 runner = CliRunner()
-CLI_READS = {"db current", "token list"}
+CLI_READS = {"db current", "token list", "indicators check"}
 # Not use cases of the app's data: Alembic runs its own transactions; serve runs the server.
 CLI_OTHERS = {"db upgrade", "serve"}
 
@@ -202,6 +202,7 @@ CLI_CASES: dict[str, Callable[[Path, str], tuple[list[str], str | None]]] = {
     "token revoke": lambda _tmp, url: (["token", "revoke", str(_token_id(url))], None),
     "forms load": lambda tmp, _url: (["forms", "load", str(_form_v2(tmp))], None),
     "sync compact": lambda _tmp, _url: (["sync", "compact", "--keep-days", "0"], None),
+    "indicators rebuild": lambda _tmp, _url: (["indicators", "rebuild"], None),
 }
 
 

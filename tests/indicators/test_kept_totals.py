@@ -1,0 +1,143 @@
+"""Kept totals equal a fresh count after any mix of pushes, revisions, status changes and school
+moves; the sum over a unit's children equals the unit; a new revision replaces the old one's
+contribution (properties, on the hand-made country)."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.core.db import make_engine
+from app.core.uow import Database, unit_of_work
+from app.forms.service import FormCache
+from app.indicators import service
+from app.indicators.keep import delta_rows, recount, table_rows
+from app.indicators.models import FlowTotal, IndicatorTotal
+from app.registry import service as registry
+from app.returns.service import ReturnStatus, change_status, return_states_of_schools
+from app.sync.push import push
+from tests.indicators import country
+from tests.indicators.country import T, T1
+
+SCHOOLS = [s["code"] for s in country.schools()]
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    engine = make_engine(db_url)
+    database = Database(engine)
+    country.build(database)
+    yield database
+    engine.dispose()
+
+
+def _school(code: str) -> dict[str, Any]:
+    return next(s for s in country.schools() if s["code"] == code)
+
+
+def revise(db: Database, code: str, year: int, k: int) -> None:
+    admin = country.admin_principal(db)
+    with db.reader() as s:
+        sid = registry.schools_by_code(s, [code])[code][0]
+        states = [r for r in return_states_of_schools(s, [sid]) if r.year == year]
+        levels = registry.school_placements(s, [sid])[sid].levels
+    item = {
+        "id": str(uuid.uuid4()),
+        "form": country.FORM,
+        "form_version": 1,
+        "year": year,
+        "school": code,
+        "base_revision": states[0].revision if states else 0,
+        "values": country.values(year, k, "lower_secondary" in levels),
+    }
+    with unit_of_work(db, actor=admin) as uow:
+        (result,) = push(uow, admin, "prop", [item], FormCache(), enforce_window=False)
+    assert result.status == "applied", result
+
+
+def set_status(db: Database, code: str, year: int, status: str) -> None:
+    with unit_of_work(db) as uow:
+        sid = registry.schools_by_code(uow.session, [code])[code][0]
+        for r in return_states_of_schools(uow.session, [sid]):
+            if r.year == year:
+                change_status(uow.session, r.id, ReturnStatus(status), by=None, at=uow.now)
+
+
+def move(db: Database, code: str, district: str, ownership: str, levels: list[str]) -> None:
+    row = {**_school(code), "unit": district, "ownership": ownership, "levels": levels}
+    with unit_of_work(db) as uow:
+        registry.upsert_schools(uow.session, [row])
+
+
+def assert_kept_equals_recount(db: Database) -> None:
+    with db.reader() as s:
+        one_year, flows, _ = recount(s)
+        assert table_rows(s, IndicatorTotal) == delta_rows(one_year)
+        assert table_rows(s, FlowTotal) == delta_rows(flows)
+
+
+def assert_children_sum_to_parent(db: Database) -> None:
+    admin = country.admin_principal(db)
+    with db.reader() as s:
+        for year in (T, T1):
+            by_level = {}
+            for level in (0, 1, 2):
+                q = service.AggregateQuery(
+                    year=year, levels=(level,), unit=None, element="enrolment", by=("grade", "sex"),
+                    statuses=service.DEFAULT_STATUSES, form=country.FORM, ownership=None, locality=None,
+                )  # fmt: skip
+                sums: dict[tuple[str, ...], int] = defaultdict(int)
+                for r in service.aggregates(s, admin, q)["rows"]:
+                    sums[tuple(sorted(r["disaggregation"].items()))] += r["value"]
+                by_level[level] = dict(sums)
+            assert by_level[0] == by_level[1] == by_level[2]
+
+
+op = st.one_of(
+    st.tuples(st.just("revise"), st.sampled_from(SCHOOLS), st.sampled_from([T, T1]), st.integers(0, 4)),
+    st.tuples(st.just("status"), st.sampled_from(SCHOOLS), st.sampled_from([T, T1]), st.sampled_from(["submitted", "invalid", "returned", "approved", "locked"])),
+    st.tuples(st.just("move"), st.sampled_from(SCHOOLS), st.sampled_from(country.DISTRICTS), st.sampled_from(["public", "private"]), st.sampled_from([["primary"], ["primary", "lower_secondary"]])),
+)  # fmt: skip
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(ops=st.lists(op, min_size=1, max_size=6))
+def test_kept_totals_equal_a_recount_after_any_mix(db: Database, ops: list[tuple[Any, ...]]) -> None:
+    for o in ops:
+        if o[0] == "revise":
+            revise(db, o[1], o[2], o[3])
+        elif o[0] == "status":
+            set_status(db, o[1], o[2], o[3])
+        else:
+            move(db, o[1], o[2], o[3], o[4])
+    assert_kept_equals_recount(db)
+    assert_children_sum_to_parent(db)
+
+
+def test_a_new_revision_replaces_the_old_contribution(db: Database) -> None:
+    admin = country.admin_principal(db)
+
+    def p1_girls() -> int:
+        with db.reader() as s:
+            q = service.AggregateQuery(
+                year=T, levels=(2,), unit="DM-R01-D001", element="enrolment", by=("grade", "sex"),
+                statuses=service.DEFAULT_STATUSES, form=country.FORM, ownership=None, locality=None,
+            )  # fmt: skip
+            rows = service.aggregates(s, admin, q)["rows"]
+        return next(r["value"] for r in rows if r["disaggregation"] == {"grade": "P1", "sex": "F"})
+
+    # D001 in 2024: k = 1, 2, 3: 6 x 12 P1 girls.
+    assert p1_girls() == 72
+    revise(db, "HC-13", T, 1)  # the k = 3 school now sends the base school's figures
+    assert p1_girls() == (1 + 2 + 1) * 12
+    revise(db, "HC-13", T, 0)  # ... and then zeros: its pupils leave the sum
+    assert p1_girls() == (1 + 2) * 12
+    assert_kept_equals_recount(db)
