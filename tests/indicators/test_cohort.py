@@ -174,7 +174,7 @@ def test_dropout_is_computed_or_checked() -> None:
 )
 def test_bad_parameters_are_refused(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        reconstructed_cohort([GradeRates(0.9, 0.05)], **kwargs)  # type: ignore[arg-type]
+        reconstructed_cohort([GradeRates(0.9, 0.05)], **kwargs)
 
 
 def test_no_grades_is_refused() -> None:
