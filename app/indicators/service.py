@@ -77,6 +77,11 @@ def scope(session: Session, user: Principal, unit: str | None, levels: Sequence[
             raise Forbidden(f"Unit {unit!r} lies outside your area ({user.unit_code}).")
         top = found
     for lv in levels:
+        if lv < top.level and unit is None:
+            raise Forbidden(
+                f"Figures at level {lv} lie outside your area ({user.unit_code}, level "
+                f"{top.level}); ask for level {top.level} or below."
+            )
         if lv < top.level:
             raise InvalidInput(
                 f"Level {lv} lies above {top.code} (level {top.level}): ask for level "

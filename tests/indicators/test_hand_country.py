@@ -47,7 +47,13 @@ def rows(api: Any, **params: Any) -> list[dict[str, Any]]:
     return resp.json()["rows"]  # type: ignore[no-any-return]
 
 
-def one(found: list[dict[str, Any]], unit: str, indicator: str, level: str | None = "primary", **dis: str) -> dict[str, Any]:
+def one(
+    found: list[dict[str, Any]],
+    unit: str,
+    indicator: str,
+    level: str | None = "primary",
+    **dis: str,
+) -> dict[str, Any]:
     hits = [
         r
         for r in found
@@ -58,7 +64,9 @@ def one(found: list[dict[str, Any]], unit: str, indicator: str, level: str | Non
     return hits[0]
 
 
-def check(row: dict[str, Any], num: Any, den: Any, value: Any, expected: int, reported: int) -> None:
+def check(
+    row: dict[str, Any], num: Any, den: Any, value: Any, expected: int, reported: int
+) -> None:
     for got, want in ((row["numerator"], num), (row["denominator"], den)):
         assert got is None if want is None else got == pytest.approx(float(want)), row
     if value is None:
@@ -126,7 +134,9 @@ def test_by_sex_and_parity(api: Any) -> None:
     # GPI = GER(F) / GER(M) = (720/990) / (720/1170) = 1170 / 990 = 13 / 11
     gpi = one(r, NAT, "GPI_GER")
     assert gpi["value"] == pytest.approx(13 / 11, rel=1e-6)
-    assert gpi["numerator"] == pytest.approx(f["value"]) and gpi["denominator"] == pytest.approx(m["value"])
+    assert gpi["numerator"] == pytest.approx(f["value"]) and gpi["denominator"] == pytest.approx(
+        m["value"]
+    )
     # Adjusted GPI, F > M: 2 - M/F = 2 - 11/13 = 15/13
     assert one(r, NAT, "GPIA_GER")["value"] == pytest.approx(15 / 13, rel=1e-6)
     # Pupils per teacher is not split by sex: one row, for both sexes.

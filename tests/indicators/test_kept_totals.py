@@ -110,7 +110,9 @@ op = st.one_of(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=st.lists(op, min_size=1, max_size=6))
-def test_kept_totals_equal_a_recount_after_any_mix(db: Database, ops: list[tuple[Any, ...]]) -> None:
+def test_kept_totals_equal_a_recount_after_any_mix(
+    db: Database, ops: list[tuple[Any, ...]]
+) -> None:
     for o in ops:
         if o[0] == "revise":
             revise(db, o[1], o[2], o[3])
