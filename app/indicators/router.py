@@ -4,8 +4,8 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
 import orjson
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.auth.deps import CurrentUser

@@ -25,8 +25,8 @@ from app.indicators import compute as c
 from app.indicators.keep import Structure, structure_of
 from app.indicators.models import FlowTotal, IndicatorTotal
 from app.registry import service as registry
-from app.returns import service as returns
 from app.registry.service import SchoolPlacement, UnitRow
+from app.returns import service as returns
 
 DEFAULT_FORM = "annual_school_census"
 DEFAULT_STATUSES = ("submitted", "returned", "approved", "locked")

@@ -22,7 +22,7 @@ from app.core.uow import Database
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.indicators import country
-from tests.indicators.country import T, T1
+from tests.indicators.country import T1, T
 
 NAT, D1, D4 = "DM", "DM-R01-D001", "DM-R02-D004"
 
@@ -207,10 +207,10 @@ def test_cohort_cap(api: Any) -> None:
 
 def test_status_filter_and_one_year_after(api: Any) -> None:
     from app.core.uow import unit_of_work
-    from app.returns.service import ReturnStatus, change_status, return_states_of_schools
     from app.registry.service import schools_by_code
+    from app.returns.service import ReturnStatus, change_status, return_states_of_schools
 
-    c, h, db = api
+    _c, _h, db = api
     # 2025 counts HC-NEW: D001 has 4 reporting schools with k sum 1+2+3+1 = 7; base primary
     # pupils in 2025: F 12+10+9 = 31, M 12+11+8 = 31, total 62: GER = 7 x 62 / 720
     r = rows(api, year=T1, level="2", unit="DM-R01", indicator="GER")

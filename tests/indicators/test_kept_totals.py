@@ -21,7 +21,7 @@ from app.registry import service as registry
 from app.returns.service import ReturnStatus, change_status, return_states_of_schools
 from app.sync.push import push
 from tests.indicators import country
-from tests.indicators.country import T, T1
+from tests.indicators.country import T1, T
 
 SCHOOLS = [s["code"] for s in country.schools()]
 
