@@ -103,13 +103,14 @@ def cells_of(
             out[f"{code}|{v}"] += 1
     enrolment = values.get("enrolment")
     compiled = form.elements.get("enrolment")
-    if enrolment and compiled is not None and {"grade", "sex", "age"} <= set(compiled.dims):
+    if enrolment and compiled is not None and {"grade", "sex"} <= set(compiled.dims):
+        with_age = "age" in compiled.dims
         grade_level = structure.grade_level
         by_grade: dict[tuple[str, str], int] = defaultdict(int)
         for cell in enrolment:
             grade, sex, n = str(cell["grade"]), str(cell["sex"]), int(cell["value"])
             by_grade[(grade, sex)] += n
-            age = _age(cell["age"])
+            age = _age(cell["age"]) if with_age else None
             level = grade_level.get(grade)
             if age is None or level is None:
                 continue
@@ -121,7 +122,9 @@ def cells_of(
         for (grade, sex), n in by_grade.items():
             out[f"~E|{grade}|{sex}"] += n
     # Grades without an age grid count from the total column, where the form has one.
-    for cell in values.get("enrolment_total") or []:
+    totals = form.elements.get("enrolment_total")
+    by_grade_total = totals is not None and {"grade", "sex"} <= set(totals.dims)
+    for cell in (values.get("enrolment_total") or []) if by_grade_total else []:
         key = f"~E|{cell['grade']}|{cell['sex']}"
         if key not in out:
             out[key] += int(cell["value"])
