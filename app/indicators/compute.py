@@ -46,6 +46,7 @@ class Sums:
     def __init__(self, values: Mapping[str, int], schools: Mapping[str, int]) -> None:
         self.values = values
         self.schools_of = schools
+        self._teachers: list[tuple[str, str, bool, bool, int]] | None = None
 
     def value(self, *keys: str) -> int:
         return sum(self.values.get(k, 0) for k in keys)
@@ -60,16 +61,18 @@ class Sums:
         self, level: str, sexes: Sequence[str], qualified: bool = False, trained: bool = False
     ) -> int | None:
         """Teachers of a level (form v2: teachers by level × sex × qualified × trained)."""
+        if self._teachers is None:
+            self._teachers = [
+                (parts[1], parts[2], parts[3] == "yes", parts[4] == "yes", n)
+                for key, n in self.values.items()
+                if key.startswith("teachers|") and len(parts := key.split("|")) == 5
+            ]
         total, found = 0, False
-        prefix = f"teachers|{level}|"
-        for key, n in self.values.items():
-            if not key.startswith(prefix):
-                continue
-            parts = key.split("|")
-            if len(parts) != 5 or parts[2] not in sexes:
+        for lv, sex, q, t, n in self._teachers:
+            if lv != level or sex not in sexes:
                 continue
             found = True
-            if (qualified and parts[3] != "yes") or (trained and parts[4] != "yes"):
+            if (qualified and not q) or (trained and not t):
                 continue
             total += n
         return total if found else None
@@ -227,7 +230,12 @@ def school_figures(t: Sums, structure: Structure) -> list[Figure]:
 
 
 def flow_figures(
-    p: Sums, structure: Structure, lv: Level, sexes: Sequence[str], cap: int | None
+    p: Sums,
+    structure: Structure,
+    lv: Level,
+    sexes: Sequence[str],
+    cap: int | None,
+    cohort: bool = True,
 ) -> list[Figure]:
     """PR, RR, DR, EPR by grade, ETR of the level and the reconstructed cohort, from the pairs
     (base year t as `0:`, outcome year t+1 as `1:`) of schools that reported in both years."""
@@ -282,7 +290,9 @@ def flow_figures(
         r1 = _r(p, [grades[-1]], sexes, "1:")
         entered = _e(p, [first], sexes, "1:") - _r(p, [first], sexes, "1:")
         out.append(Figure("ETR", data(entered), (e0 - r1) or None, extra={"to_level": nxt[0].code}))
-    if rates and all(r is not None for r in rates):
+    if not cohort:
+        pass
+    elif rates and all(r is not None for r in rates):
         c = reconstructed_cohort([r for r in rates if r is not None], cap=cap)
         extra = {"cap": cap, "method": c.method, "entrants": c.entrants}
         for g, s in zip(grades, c.survival, strict=True):

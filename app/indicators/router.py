@@ -4,7 +4,6 @@ import csv
 import io
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -117,6 +116,16 @@ def _csv(rows: list[dict[str, Any]], first: list[str], filename: str) -> Respons
     )
 
 
+def _json(request: Request, answer: service.Answer) -> Response:
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        return Response(
+            answer.gzipped(),
+            media_type="application/json",
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
+    return Response(answer.json(), media_type="application/json")
+
+
 @router.get(
     "/indicators",
     response_model=IndicatorPage,
@@ -226,14 +235,14 @@ def get_indicators(
         locality=_list(locality) or None,
         lang=lang,
     )
-    result = service.indicators(session, user, q)
+    answer = service.indicators(session, user, q)
     if _wants_csv(request, format):
         return _csv(
-            result["rows"],
+            answer.data["rows"],
             ["unit", "unit_name", "level", "indicator", "education_level"],
             f"indicators-{year}.csv",
         )
-    return Response(orjson.dumps(result), media_type="application/json")
+    return _json(request, answer)
 
 
 @router.get(
@@ -283,12 +292,12 @@ def get_aggregates(
         ownership=_list(ownership) or None,
         locality=_list(locality) or None,
     )
-    result = service.aggregates(session, user, q)
+    answer = service.aggregates(session, user, q)
     if _wants_csv(request, format):
         return _csv(
-            result["rows"], ["unit", "unit_name", "level", "element"], f"aggregates-{year}.csv"
+            answer.data["rows"], ["unit", "unit_name", "level", "element"], f"aggregates-{year}.csv"
         )
-    return Response(orjson.dumps(result), media_type="application/json")
+    return _json(request, answer)
 
 
 __all__ = ["c", "router"]

@@ -6,12 +6,15 @@ optional splits. The totals are summed per unit of the asked level in one groupe
 the leaf units below it; population and coverage come from the registry. Answers are cached
 per process until the change log or the reference data moves."""
 
+import gzip
+import os
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -215,6 +218,26 @@ def parse_codes(text: str | None) -> tuple[str, ...]:
     return codes
 
 
+class Answer:
+    """One answer, with its JSON and gzip bodies made once (a national table of a large country
+    is megabytes: a cached answer is sent as the bytes it was the first time)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self._json: bytes | None = None
+        self._gzip: bytes | None = None
+
+    def json(self) -> bytes:
+        if self._json is None:
+            self._json = orjson.dumps(self.data)
+        return self._json
+
+    def gzipped(self) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.json(), compresslevel=6, mtime=0)
+        return self._gzip
+
+
 class _Cache:
     def __init__(self, size: int = 256) -> None:
         self.size = size
@@ -236,6 +259,8 @@ class _Cache:
 
 
 _cache = _Cache()
+# EMIS_FIGURES_CACHE=0 sums the kept totals on every request (benchmarks measure both).
+CACHE_ON = os.environ.get("EMIS_FIGURES_CACHE", "1") != "0"
 
 
 def data_version(session: Session) -> tuple[int, int, str]:
@@ -248,13 +273,13 @@ def data_version(session: Session) -> tuple[int, int, str]:
     )
 
 
-def indicators(session: Session, user: Principal, q: IndicatorQuery) -> dict[str, Any]:
+def indicators(session: Session, user: Principal, q: IndicatorQuery) -> Answer:
     key = ("indicators", q, user.unit_path, data_version(session))
-    hit = _cache.get(key)
+    hit = _cache.get(key) if CACHE_ON else None
     if hit is None:
-        hit = _indicators(session, user, q)
+        hit = Answer(_indicators(session, user, q))
         _cache.put(key, hit)
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _indicators(session: Session, user: Principal, q: IndicatorQuery) -> dict[str, Any]:
@@ -346,7 +371,9 @@ def _figures(
             if base_wanted & set(c.TEACHER_CODES):
                 figs += c.teacher_figures(t, lv, sexes, with_ratios=sexes == c.SEXES)
             if base_wanted & {*c.FLOW_CODES, *c.COHORT_CODES}:
-                figs += c.flow_figures(p, structure, lv, sexes, q.cap)
+                figs += c.flow_figures(
+                    p, structure, lv, sexes, q.cap, cohort=bool(base_wanted & set(c.COHORT_CODES))
+                )
         if sexes == c.SEXES and base_wanted & set(c.SCHOOL_CODES):
             figs += c.school_figures(t, structure)
         if len(sexes) == 1:
@@ -473,13 +500,13 @@ def element_dimensions(session: Session, form: str, element: str) -> dict[int, l
     return out
 
 
-def aggregates(session: Session, user: Principal, q: AggregateQuery) -> dict[str, Any]:
+def aggregates(session: Session, user: Principal, q: AggregateQuery) -> Answer:
     key = ("aggregates", q, user.unit_path, data_version(session))
-    hit = _cache.get(key)
+    hit = _cache.get(key) if CACHE_ON else None
     if hit is None:
-        hit = _aggregates(session, user, q)
+        hit = Answer(_aggregates(session, user, q))
         _cache.put(key, hit)
-    return hit  # type: ignore[no-any-return]
+    return hit
 
 
 def _aggregates(session: Session, user: Principal, q: AggregateQuery) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def assert_children_sum_to_parent(db: Database) -> None:
                     statuses=service.DEFAULT_STATUSES, form=country.FORM, ownership=None, locality=None,
                 )  # fmt: skip
                 sums: dict[tuple[str, ...], int] = defaultdict(int)
-                for r in service.aggregates(s, admin, q)["rows"]:
+                for r in service.aggregates(s, admin, q).data["rows"]:
                     sums[tuple(sorted(r["disaggregation"].items()))] += r["value"]
                 by_level[level] = dict(sums)
             assert by_level[0] == by_level[1] == by_level[2]
@@ -133,7 +133,7 @@ def test_a_new_revision_replaces_the_old_contribution(db: Database) -> None:
                 year=T, levels=(2,), unit="DM-R01-D001", element="enrolment", by=("grade", "sex"),
                 statuses=service.DEFAULT_STATUSES, form=country.FORM, ownership=None, locality=None,
             )  # fmt: skip
-            rows = service.aggregates(s, admin, q)["rows"]
+            rows = service.aggregates(s, admin, q).data["rows"]
         return next(r["value"] for r in rows if r["disaggregation"] == {"grade": "P1", "sex": "F"})
 
     # D001 in 2024: k = 1, 2, 3: 6 x 12 P1 girls.

@@ -70,7 +70,7 @@ def test_philippine_enrolment_imports_and_adds_up(emis, db_url: str, tmp_path: P
                 statuses=service.DEFAULT_STATUSES, form="ph_deped_enrolment", ownership=None,
                 locality=None,
             )  # fmt: skip
-            rows = service.aggregates(s, admin, q)["rows"]
+            rows = service.aggregates(s, admin, q).data["rows"]
             units = {u.code: u for u in registry.all_units(s)}
         by_id = {u.id: u for u in units.values()}
         out: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)

@@ -1,0 +1,260 @@
+"""Query benchmark: the national + all-districts table of GER, NER, GPI(GER), PTR, PCR and the
+repetition rate, asked by concurrent clients of a real uvicorn server, on a demo country with
+returns for both years; beside it the raw ceiling of the same machine: the same totals read
+straight from the kept tables with one SQL query, by as many threads.
+
+    python bench/query.py --db sqlite --schools 2000 20000 100000
+    python bench/query.py --db postgresql --schools 2000 --clients 8 --requests 400
+
+Two server runs per size: with the answer cache (the default: an answer is reused until a
+return, a school, a unit, the population or the structure changes) and without it
+(EMIS_FIGURES_CACHE=0: every request sums the kept totals again), so both the steady figure and
+the cost of a first request after a change are measured. Demo databases are built once per size
+and kept in --workdir (reused when present). Prints a table and, last, one JSON object."""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve()
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest import PG_ADMIN, free_port, percentile  # noqa: E402
+
+INDICATORS = "GER,NER,GPI_GER,PTR,PCR,RR"
+
+
+def database(kind: str, n: int, workdir: Path) -> str:
+    """A demo of n schools with both years of returns (built once, then reused)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from app.core.db import make_engine
+    from app.core.migrate import upgrade
+    from app.core.uow import Database
+    from app.demo.generator import DemoSpec, build_demo
+
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / f'query-{n}.db'}"
+        exists = (workdir / f"query-{n}.db").exists()
+    else:
+        name = f"emis_bench_query_{n}"
+        url = make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+        eng = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            exists = bool(
+                c.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                ).scalar()
+            )
+            if not exists:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+        eng.dispose()
+    if not exists:
+        t = time.perf_counter()
+        upgrade(url)
+        engine = make_engine(url)
+        build_demo(Database(engine), DemoSpec(schools=n, seed=2025, returns=True))
+        if kind == "postgresql":  # autovacuum is off here; production's would analyse
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text("ANALYZE"))
+        engine.dispose()
+        print(f"built {n} schools on {kind} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return url
+
+
+def demo_facts(url: str) -> tuple[int, str, int]:
+    """(base year, admin password, districts)."""
+    from sqlalchemy import func, select
+
+    from app.core.db import make_engine, make_sessionmaker
+    from app.demo.generator import DemoSpec, demo_users
+    from app.registry.models import AdminUnit, SchoolYear
+
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        years = sorted(s.scalars(select(SchoolYear.year)))
+        districts = s.scalar(select(func.count()).where(AdminUnit.level == 2)) or 0
+    engine.dispose()
+    users = demo_users(DemoSpec(seed=2025), "DM-R01", "DM-R01-D001", "DM-R01-D002")
+    return years[0], next(u.password for u in users if u.username == "admin"), int(districts)
+
+
+def serve(url: str, tmp: Path, cache: bool) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "EMIS_DATABASE_URL": url,
+        "EMIS_LOG_LEVEL": "WARNING",
+        "EMIS_DATA_DIR": str(tmp),
+        "EMIS_FIGURES_CACHE": "1" if cache else "0",
+        "PYTHONPATH": str(ROOT),
+    }
+    cmd = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    log = (tmp / f"server-{port}.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/ready", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def run_http(
+    url: str, year: int, password: str, clients: int, requests: int, cache: bool, tmp: Path
+) -> dict:
+    proc, base = serve(url, tmp, cache)
+    try:
+        token = httpx.post(
+            base + "/api/v1/auth/token", data={"username": "admin", "password": password}
+        ).json()["access_token"]
+        params = {
+            "year": year,
+            "level": "0,2",
+            "indicator": INDICATORS,
+            "education_level": "primary",
+        }
+        headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
+        t = time.perf_counter()
+        first = httpx.get(base + "/api/v1/indicators", params=params, headers=headers, timeout=300)
+        first_ms = 1000 * (time.perf_counter() - t)
+        first.raise_for_status()
+        rows = len(first.json()["rows"])
+        latencies: list[float] = []
+        lock = threading.Lock()
+        local = threading.local()
+
+        def one(_: int) -> None:
+            if not hasattr(local, "c"):
+                local.c = httpx.Client(base_url=base, headers=headers, timeout=300)
+            t = time.perf_counter()
+            r = local.c.get("/api/v1/indicators", params=params)
+            dt = time.perf_counter() - t
+            r.raise_for_status()
+            with lock:
+                latencies.append(dt)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(one, range(requests)))
+        elapsed = time.perf_counter() - started
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    latencies.sort()
+    return {
+        "first_ms": first_ms,
+        "rows": rows,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
+        "requests_per_s": requests / elapsed,
+    }
+
+
+def run_raw(url: str, year: int, clients: int, requests: int) -> dict:
+    """The ceiling: the same totals (one-year and flow) read with one SQL query per request."""
+    from sqlalchemy import bindparam, text
+
+    from app.core.db import make_engine
+    from app.indicators.service import _FLOW_ELEMENTS, _ONE_YEAR_ELEMENTS, DEFAULT_STATUSES
+
+    engine = make_engine(url, pool_size=clients)
+    elements = sorted({*_ONE_YEAR_ELEMENTS, *_FLOW_ELEMENTS})
+    sql = text(
+        "SELECT unit_id, key, SUM(value), SUM(schools) FROM indicator_total "
+        "WHERE year = :y AND form_code = 'annual_school_census' AND element IN :e AND status IN :s "
+        "GROUP BY unit_id, key UNION ALL "
+        "SELECT unit_id, key, SUM(value), SUM(schools) FROM flow_total "
+        "WHERE year = :y AND form_code = 'annual_school_census' AND element IN :e AND status IN :s "
+        "GROUP BY unit_id, key"
+    ).bindparams(
+        bindparam("e", expanding=True),
+        bindparam("s", expanding=True),
+    )
+    latencies: list[float] = []
+    lock = threading.Lock()
+    n_rows = [0]
+
+    def one(_: int) -> None:
+        with engine.connect() as c:
+            t = time.perf_counter()
+            got = c.execute(sql, {"y": year, "e": elements, "s": list(DEFAULT_STATUSES)}).all()
+            dt = time.perf_counter() - t
+        with lock:
+            latencies.append(dt)
+            n_rows[0] = len(got)
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(requests)))
+    engine.dispose()
+    latencies.sort()
+    return {
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
+        "rows": n_rows[0],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--schools", type=int, nargs="+", default=[2000, 20000])
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--requests", type=int, default=400)
+    ap.add_argument("--uncached-requests", type=int, default=40)
+    ap.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "emis-bench-query"
+    )
+    args = ap.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for n in args.schools:
+        url = database(args.db, n, args.workdir)
+        year, password, districts = demo_facts(url)
+        with tempfile.TemporaryDirectory() as tmp:
+            cached = run_http(url, year, password, args.clients, args.requests, True, Path(tmp))
+            uncached = run_http(
+                url, year, password, args.clients, args.uncached_requests, False, Path(tmp)
+            )
+        raw = run_raw(url, year, args.clients, args.uncached_requests)
+        results.append(
+            {
+                "schools": n,
+                "districts": districts,
+                "db": args.db,
+                "cached": cached,
+                "uncached": uncached,
+                "raw_sql": raw,
+            }
+        )
+        print(
+            f"{args.db} {n:>7} schools ({districts} districts, {cached['rows']} rows): "
+            f"cached p50 {cached['p50_ms']:.1f} ms p99 {cached['p99_ms']:.1f} ms "
+            f"({cached['requests_per_s']:.0f}/s); uncached p50 {uncached['p50_ms']:.0f} ms "
+            f"p99 {uncached['p99_ms']:.0f} ms; first {cached['first_ms']:.0f} ms; "
+            f"raw SQL p50 {raw['p50_ms']:.0f} ms p99 {raw['p99_ms']:.0f} ms ({raw['rows']} rows)",
+            flush=True,
+        )
+    print(json.dumps({"clients": args.clients, "results": results}))
+
+
+if __name__ == "__main__":
+    main()
