@@ -84,7 +84,9 @@ def drop_database(url: str) -> None:
     eng.dispose()
 
 
-def prepare(url: str, n: int, seed: int) -> tuple[int, list[tuple[str, list[str]]], dict[str, str]]:
+def prepare(
+    url: str, n: int, seed: int, by_district: bool = False
+) -> tuple[int, list[tuple[str, list[str]]], dict[str, str]]:
     """A migrated database with a demo country of n schools (no returns)."""
     upgrade(url)
     engine = make_engine(url)
@@ -96,7 +98,12 @@ def prepare(url: str, n: int, seed: int) -> tuple[int, list[tuple[str, list[str]
 
     with make_sessionmaker(engine)() as s:
         schools = [
-            (c, lv) for c, lv in s.execute(select(School.code, School.levels).order_by(School.code))
+            (c, lv)
+            for c, lv in s.execute(
+                select(School.code, School.levels).order_by(
+                    *((School.admin_unit_id,) if by_district else ()), School.code
+                )
+            )
         ]
     engine.dispose()
     users = {
@@ -449,6 +456,12 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     ap.add_argument("--returns", type=int, default=5000)
     ap.add_argument("--batch", type=int, default=50)
+    ap.add_argument(
+        "--by-district",
+        action="store_true",
+        help="Send the schools district by district, as a district office's device does (the "
+        "default order spreads each batch over the whole country, as a national bulk load).",
+    )
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--concurrency", type=int, default=2, help="client threads sending batches")
     ap.add_argument("--seed", type=int, default=11)
@@ -497,7 +510,7 @@ def main() -> None:
         url = fresh_database(args.db, "http", tmp)
         raw_url = fresh_database(args.db, "raw", tmp)
         try:
-            year, schools, users = prepare(url, args.returns, args.seed)
+            year, schools, users = prepare(url, args.returns, args.seed, args.by_district)
             prepare(raw_url, args.returns, args.seed)
             items = make_items(year, schools, args.seed)
             cells = sum(cell_count(it["values"]) for it in items)

@@ -15,6 +15,7 @@ upserted in primary-key order, so concurrent writers lock them in one order."""
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -61,9 +62,26 @@ class Level:
 class Structure:
     levels: tuple[Level, ...]
 
-    @property
+    @cached_property
     def grade_level(self) -> dict[str, Level]:
         return {g: lv for lv in self.levels for g in lv.grades}
+
+    @cached_property
+    def age_keys(self) -> dict[tuple[str, int], tuple[str, ...]]:
+        """(grade, age) -> the derived NER/ANER keys (sex appended) a pupil counts in."""
+        out: dict[tuple[str, int], tuple[str, ...]] = {}
+        ages = {a for lv in self.levels for a in lv.ages}
+        for grade, level in self.grade_level.items():
+            for age in ages:
+                keys = []
+                for lv in self.levels:
+                    if age in lv.ages and level.sequence >= lv.sequence:
+                        keys.append(f"~ANER|{lv.code}|")
+                        if lv.code == level.code:
+                            keys.append(f"~NER|{lv.code}|")
+                if keys:
+                    out[(grade, age)] = tuple(keys)
+        return out
 
 
 def structure_of(session: Session) -> Structure:
@@ -105,20 +123,16 @@ def cells_of(
     compiled = form.elements.get("enrolment")
     if enrolment and compiled is not None and {"grade", "sex"} <= set(compiled.dims):
         with_age = "age" in compiled.dims
-        grade_level = structure.grade_level
+        age_keys = structure.age_keys
         by_grade: dict[tuple[str, str], int] = defaultdict(int)
         for cell in enrolment:
             grade, sex, n = str(cell["grade"]), str(cell["sex"]), int(cell["value"])
             by_grade[(grade, sex)] += n
             age = _age(cell["age"]) if with_age else None
-            level = grade_level.get(grade)
-            if age is None or level is None:
+            if age is None:
                 continue
-            for lv in structure.levels:
-                if age in lv.ages and level.sequence >= lv.sequence:
-                    out[f"~ANER|{lv.code}|{sex}"] += n
-                    if lv.code == level.code:
-                        out[f"~NER|{lv.code}|{sex}"] += n
+            for key in age_keys.get((grade, age), ()):
+                out[key + sex] += n
         for (grade, sex), n in by_grade.items():
             out[f"~E|{grade}|{sex}"] += n
     # Grades without an age grid count from the total column, where the form has one.
@@ -180,24 +194,21 @@ class _Deltas:
         )
         columns = ", ".join([*names, "value", "schools"])
         if session.get_bind().dialect.name == "postgresql":
-            # One array per column: the server unnests them, in order (so in key order).
+            # One JSON array of rows, unnested by the server in order (so in key order).
             types = ["int", "text", "text", "int", "text", "text", "text", "text", "bigint", "int"]
+            picks = ", ".join(f"CAST(r->>{j} AS {ty})" for j, ty in enumerate(types))
             sql = text(
-                f"INSERT INTO {t.name} ({columns}) SELECT * FROM unnest("
-                + ", ".join(f"CAST(:c{i} AS {ty}[])" for i, ty in enumerate(types))
-                + f") {upsert}"
+                f"INSERT INTO {t.name} ({columns}) SELECT {picks} "
+                f"FROM json_array_elements(CAST(:rows AS json)) AS r {upsert}"
             )
-            for i in range(0, len(rows), 20000):
-                part = rows[i : i + 20000]
-                session.execute(sql, {f"c{j}": [r[j] for r in part] for j in range(10)})
         else:
             picks = ", ".join(f"json_extract(value, '$[{j}]')" for j in range(10))
             sql = text(
                 f"INSERT INTO {t.name} ({columns}) SELECT {picks} FROM json_each(:rows) "
                 f"WHERE true {upsert}"
             )
-            for i in range(0, len(rows), 20000):
-                session.execute(sql, {"rows": orjson.dumps(rows[i : i + 20000]).decode()})
+        for i in range(0, len(rows), 20000):
+            session.execute(sql, {"rows": orjson.dumps(rows[i : i + 20000]).decode()})
         # A cell no school gives any more leaves no row behind (only rows that lost a school
         # can have reached zero).
         pk = tuple_(*t.primary_key.columns)
