@@ -72,6 +72,9 @@ class DemoSpec:
     seed: int = 2025
     returns: bool = True
     today: date | None = None
+    # The standard form versions to load: all shipped ones (None), or those up to this one
+    # (returns need version 2).
+    forms_up_to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -263,7 +266,7 @@ def build_demo(
                 district_codes=districts,
             )
         result = build_registry(session, spec, step)
-        load_standard_forms(session)
+        load_standard_forms(session, up_to=spec.forms_up_to)
         schools = [
             (c, lv, district)
             for c, lv, district in session.execute(

@@ -81,10 +81,13 @@ def load_standard_form(session: Session) -> tuple[FormVersion, bool]:
     return load_form_file(session, STANDARD_FORM_PATH)
 
 
-def load_standard_forms(session: Session) -> list[tuple[FormVersion, bool]]:
-    """Every shipped version of the standard annual school census, in version order; each
-    already loaded with the same content is a no-op."""
-    return [load_form_file(session, path) for path in STANDARD_FORM_PATHS]
+def load_standard_forms(
+    session: Session, *, up_to: int | None = None
+) -> list[tuple[FormVersion, bool]]:
+    """Every shipped version of the standard annual school census (or those up to `up_to`), in
+    version order; each already loaded with the same content is a no-op."""
+    paths = STANDARD_FORM_PATHS[:up_to] if up_to is not None else STANDARD_FORM_PATHS
+    return [load_form_file(session, path) for path in paths]
 
 
 def list_forms(session: Session) -> list[FormVersion]:
