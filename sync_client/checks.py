@@ -7,6 +7,7 @@ process and may load no `app` module outside `app.forms.checking` and `app.i18n`
 
 from app.forms.checking import (
     STANDARD_FORM_PATH,
+    STANDARD_FORM_PATHS,
     CheckResult,
     CompiledForm,
     DefinitionError,
@@ -20,6 +21,7 @@ from app.i18n import languages, register_catalogue, render_finding, render_findi
 
 __all__ = [
     "STANDARD_FORM_PATH",
+    "STANDARD_FORM_PATHS",
     "CheckResult",
     "CompiledForm",
     "DefinitionError",

@@ -1096,6 +1096,9 @@ class Client:
             except ClientError as exc:
                 report.problems.append(Problem("UNKNOWN_FORM", exc.message, exc.fix))
                 return report
+            # The file names another version than the latest (a v1 file once v2 is loaded):
+            # its cells are read again against the form they were filled for.
+            parsed = read_file(Path(path), defn, year_, self.lang, self.school)
         year_ = report.year
         source = f"import:{Path(path).name}"
         try:

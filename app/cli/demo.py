@@ -15,7 +15,12 @@ from app.core.uow import Database
 def demo(
     schools: Annotated[int, typer.Option(min=1, max=100_000, help="Number of schools.")] = 600,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same country).")] = 2025,
-    returns: Annotated[bool, typer.Option(help="Also fill returns for the earlier year.")] = True,
+    returns: Annotated[
+        bool,
+        typer.Option(
+            help="Also fill returns (form v2) for both years, the current one following from the earlier."
+        ),
+    ] = True,
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve when built.")
     ] = True,

@@ -34,3 +34,17 @@ def forms_load(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)
         row, created = store_definition(session, defn)
     verb = "Loaded" if created else "Already loaded (identical)"
     out.print(f"[green]{verb}[/] {row.code} v{row.version}: {escape(row.title)}")
+
+
+@forms_app.command("load-standard")
+def forms_load_standard() -> None:
+    """Load every shipped version of the standard annual school census, in version order."""
+    from rich.markup import escape
+
+    from app.forms.service import load_standard_forms
+
+    with command_session() as session:
+        loaded = load_standard_forms(session)
+    for row, created in loaded:
+        verb = "Loaded" if created else "Already loaded (identical)"
+        out.print(f"[green]{verb}[/] {row.code} v{row.version}: {escape(row.title)}")

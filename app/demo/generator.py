@@ -72,6 +72,9 @@ class DemoSpec:
     seed: int = 2025
     returns: bool = True
     today: date | None = None
+    # The standard form versions to load: all shipped ones (None), or those up to this one
+    # (returns need version 2).
+    forms_up_to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -242,7 +245,7 @@ def build_demo(
 ) -> DemoResult:
     """Build the registry in one unit of work, then the returns in batches (or report that the
     demo is already there)."""
-    from app.forms.service import load_standard_form
+    from app.forms.service import load_standard_forms
 
     db = target if isinstance(target, Database) else Database(target.kw["bind"])
     with unit_of_work(db) as uow:
@@ -263,15 +266,18 @@ def build_demo(
                 district_codes=districts,
             )
         result = build_registry(session, spec, step)
-        load_standard_form(session)
+        load_standard_forms(session, up_to=spec.forms_up_to)
         schools = [
-            (c, lv)
-            for c, lv in session.execute(
-                select(col(School.code), col(School.levels)).order_by(col(School.code))
+            (c, lv, district)
+            for c, lv, district in session.execute(
+                select(col(School.code), col(School.levels), col(AdminUnit.code))
+                .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
+                .order_by(col(School.code))
             )
         ]
     if spec.returns:
         from app.demo.returns import fill_returns
 
-        fill_returns(db, result.years[0], schools, spec.seed, step)
+        # Both years, the current one following from the earlier through pupil flows.
+        fill_returns(db, result.years, schools, spec.seed, step)
     return result

@@ -14,6 +14,7 @@ from app.core.changelog import Change, note_changes
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.forms.checking import (
     STANDARD_FORM_PATH,
+    STANDARD_FORM_PATHS,
     CompiledForm,
     DefinitionError,
     FormDefinition,
@@ -75,8 +76,18 @@ def _problem(text: str, file_name: str) -> dict[str, str]:
 
 
 def load_standard_form(session: Session) -> tuple[FormVersion, bool]:
-    """The standard annual school census shipped with the package."""
+    """Version 1 of the standard annual school census shipped with the package (only that one:
+    `load_standard_forms` loads every shipped version)."""
     return load_form_file(session, STANDARD_FORM_PATH)
+
+
+def load_standard_forms(
+    session: Session, *, up_to: int | None = None
+) -> list[tuple[FormVersion, bool]]:
+    """Every shipped version of the standard annual school census (or those up to `up_to`), in
+    version order; each already loaded with the same content is a no-op."""
+    paths = STANDARD_FORM_PATHS[:up_to] if up_to is not None else STANDARD_FORM_PATHS
+    return [load_form_file(session, path) for path in paths]
 
 
 def list_forms(session: Session) -> list[FormVersion]:

@@ -159,12 +159,16 @@ def _units_csv(tmp: Path) -> Path:
     return path
 
 
-def _form_v2(tmp: Path) -> Path:
-    from app.forms.checking import STANDARD_FORM_PATH
+def _form_next(tmp: Path) -> Path:
+    """The last shipped standard form under the next, unshipped version number."""
+    from app.forms.checking import STANDARD_FORM_PATHS
 
-    raw = STANDARD_FORM_PATH.read_text(encoding="utf-8")
-    path = tmp / "form_v2.yaml"
-    path.write_text(re.sub(r"(?m)^version: 1$", "version: 2", raw), encoding="utf-8")
+    raw = STANDARD_FORM_PATHS[-1].read_text(encoding="utf-8")
+    path = tmp / "form_next.yaml"
+    shipped = len(STANDARD_FORM_PATHS)
+    path.write_text(
+        re.sub(rf"(?m)^version: {shipped}$", f"version: {shipped + 1}", raw), encoding="utf-8"
+    )
     assert path.read_text(encoding="utf-8") != raw
     return path
 
@@ -203,7 +207,7 @@ CLI_CASES: dict[str, Callable[[Path, str], tuple[list[str], str | None]]] = {
         None,
     ),
     "token revoke": lambda _tmp, url: (["token", "revoke", str(_token_id(url))], None),
-    "forms load": lambda tmp, _url: (["forms", "load", str(_form_v2(tmp))], None),
+    "forms load": lambda tmp, _url: (["forms", "load", str(_form_next(tmp))], None),
     "sync compact": lambda _tmp, _url: (["sync", "compact", "--keep-days", "0"], None),
     "indicators rebuild": lambda _tmp, _url: (["indicators", "rebuild"], None),
 }
@@ -220,7 +224,10 @@ def emis(demo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
 def test_every_cli_command_is_covered_here():
     group = typer.main.get_command(cli)
-    assert _commands(group) == set(CLI_CASES) | CLI_READS | CLI_OTHERS | {"demo"}
+    assert _commands(group) == set(CLI_CASES) | CLI_READS | CLI_OTHERS | {
+        "demo",
+        "forms load-standard",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(CLI_CASES))
@@ -248,6 +255,24 @@ def test_the_demo_command_commits_its_registry_once(db_url, monkeypatch, tmp_pat
     get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert len(commits) == 1
+
+
+def test_loading_the_standard_forms_commits_once_then_nothing(db_url, monkeypatch, commits):
+    """`emis forms load-standard` on an empty database loads v1 then v2 in one commit; again,
+    it finds both identical and writes nothing (the demo database already holds them)."""
+    monkeypatch.setenv("EMIS_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    first = runner.invoke(cli, ["forms", "load-standard"])
+    assert first.exit_code == 0, first.output
+    assert len(commits) == 1
+    assert first.output.index("Loaded annual_school_census v1") < first.output.index(
+        "Loaded annual_school_census v2"
+    )
+    commits.clear()
+    again = runner.invoke(cli, ["forms", "load-standard"])
+    get_settings.cache_clear()
+    assert again.exit_code == 0, again.output
+    assert commits == [] and again.output.count("Already loaded (identical)") == 2
 
 
 # ---------------------------------------------------------------- one place, and no forgetting

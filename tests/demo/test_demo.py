@@ -1,4 +1,4 @@
-"""`emis demo`: a country with returns for the earlier year, stored through the push service."""
+"""`emis demo`: a country with returns (form v2) for both years, stored through the push service."""
 
 import os
 import subprocess
@@ -18,30 +18,37 @@ def _returns(url):
         with make_sessionmaker(engine)() as s:
             schools = s.scalar(select(func.count()).select_from(School))
             rows = s.execute(
-                select(CensusReturn.year, CensusReturn.status, CensusReturn.revision)
+                select(
+                    CensusReturn.year,
+                    CensusReturn.status,
+                    CensusReturn.revision,
+                    CensusReturn.form_version,
+                )
             ).all()
-            values = dict(
-                s.execute(
-                    select(School.code, ReturnRevision.values)
+            values = {
+                (code, year): v
+                for code, year, v in s.execute(
+                    select(School.code, CensusReturn.year, ReturnRevision.values)
                     .join(CensusReturn, CensusReturn.id == ReturnRevision.return_id)
                     .join(School, School.id == CensusReturn.school_id)
                 ).all()
-            )
+            }
     finally:
         engine.dispose()
     return schools, rows, values
 
 
-def test_demo_fills_a_clean_return_for_every_school(db_url):
-    """Every school gets one return for the earlier year that passes the form's error rules."""
+def test_demo_fills_a_clean_return_for_every_school_and_both_years(db_url):
+    """Every school gets one version 2 return for each year, each passing the form's error rules
+    (stored `submitted`, not `invalid`)."""
     engine = make_engine(db_url)
     result = build_demo(make_sessionmaker(engine), DemoSpec(schools=45, seed=3, returns=True))
     engine.dispose()
     schools, rows, values = _returns(db_url)
-    assert schools == 45 and len(rows) == 45 and len(values) == 45
-    assert {r.year for r in rows} == {result.years[0]}
-    assert {(r.status, r.revision) for r in rows} == {("submitted", 1)}
-    assert all(v["enrolment"] and v["teachers"] for v in values.values())
+    assert schools == 45 and len(rows) == 90 and len(values) == 90
+    assert sorted({r.year for r in rows}) == list(result.years)
+    assert {(r.status, r.revision, r.form_version) for r in rows} == {("submitted", 1, 2)}
+    assert all(v["enrolment"] and v["teachers"] and v["graduates"] for v in values.values())
 
 
 def test_demo_is_the_same_for_the_same_seed(db_factory):
@@ -55,7 +62,7 @@ def test_demo_is_the_same_for_the_same_seed(db_factory):
         engine.dispose()
         built.append(_returns(url)[2])
         db_factory.drop(url)
-    assert built[0] == built[1] and len(built[0]) == 30
+    assert built[0] == built[1] and len(built[0]) == 60
 
 
 def test_demo_command_builds_and_reports(db_url, tmp_path):
@@ -70,4 +77,4 @@ def test_demo_command_builds_and_reports(db_url, tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert "40 schools" in run.stdout and "clerk" in run.stdout
-    assert len(_returns(db_url)[1]) == 40
+    assert len(_returns(db_url)[1]) == 80  # both years

@@ -12,7 +12,7 @@ from app.core.config import get_settings
 from app.core.errors import InvalidInput
 from app.forms.checking import STANDARD_FORM_PATH
 from app.forms.models import FormVersion
-from app.forms.service import load_form_file, load_standard_form
+from app.forms.service import load_form_file, load_standard_form, load_standard_forms
 
 
 @pytest.fixture
@@ -122,7 +122,11 @@ def test_stored_title_is_the_english_text(emis, session):
 def test_forms_are_served(demo):
     h = demo.auth("clerk")
     forms = demo.client.get("/api/v1/forms", headers=h).json()
-    assert [(f["code"], f["version"]) for f in forms] == [("annual_school_census", 1)]
+    # Every shipped version of the standard census, in version order.
+    assert [(f["code"], f["version"]) for f in forms] == [
+        ("annual_school_census", 1),
+        ("annual_school_census", 2),
+    ]
     # The definition as loaded: the title in both languages; the stored row's title is plain.
     assert forms[0]["title"] == {"en": "Annual school census", "fr": "Recensement scolaire annuel"}
     with demo.factory() as s:
@@ -131,6 +135,40 @@ def test_forms_are_served(demo):
     one = demo.client.get("/api/v1/forms/annual_school_census/1", headers=h).json()
     assert len(one["rules"]) >= 25
     assert demo.client.get("/api/v1/forms/annual_school_census/7", headers=h).status_code == 404
+
+
+def test_standard_forms_v1_and_v2_are_both_loaded_and_readable(demo):
+    """v2 replaces v1's three teacher elements by one broken down by level, sex, qualification
+    and training, and adds graduates; v1 stays loaded and readable beside it."""
+    h = demo.auth("clerk")
+    v1 = demo.client.get("/api/v1/forms/annual_school_census/1", headers=h).json()
+    v2 = demo.client.get("/api/v1/forms/annual_school_census/2", headers=h).json()
+    dims = {e["code"]: e["dimensions"] for e in v2["elements"]}
+    v1_dims = {e["code"]: e["dimensions"] for e in v1["elements"]}
+    assert v1_dims["teachers"] == ["sex"] and "teachers_qualified" in v1_dims
+    assert dims["teachers"] == ["level", "sex", "qualified", "trained"]
+    assert dims["graduates"] == ["level", "sex"]
+    assert set(v1_dims) - set(dims) == {"teachers_qualified", "teachers_trained"}
+    assert set(dims) - set(v1_dims) == {"graduates"}
+    assert all(dims[c] == d for c, d in v1_dims.items() if c in dims and c != "teachers")
+    assert v2["categories"]["level"]["options"] == [
+        "pre_primary",
+        "primary",
+        "lower_secondary",
+        "upper_secondary",
+    ]
+    assert v2["categories"]["qualified"]["options"] == ["yes", "no"]
+    assert v2["categories"]["trained"]["options"] == ["yes", "no"]
+    rules = {r["code"] for r in v2["rules"]}
+    assert {"TEACHERS_WHEN_PUPILS", "TEACHERS_LE_PUPILS", "PTR_IMPOSSIBLE"} <= rules
+    assert not rules & {"QUAL_LE_TEACHERS", "TRAIN_LE_TEACHERS"}
+    for part in ("elements", "rules"):
+        for x in v2[part]:
+            text = x.get("label") or x["message"]
+            assert set(text) == {"en", "fr"}, x["code"]
+    with demo.factory() as s:
+        loaded = load_standard_forms(s)
+    assert [(row.version, created) for row, created in loaded] == [(1, False), (2, False)]
 
 
 def test_push_reports_the_same_findings_as_the_client(demo):

@@ -32,7 +32,7 @@ def test_first_pull_gives_what_the_clerk_may_see(demo):
         by_type.setdefault(c["type"], []).append(c["key"])
     assert sorted(by_type["school"]) == sorted(clerk_schools(demo))
     assert set(by_type["admin_unit"]) == {"DM", "DM-R01", "DM-R01-D001"}
-    assert by_type["form"] == ["annual_school_census/1"]
+    assert by_type["form"] == ["annual_school_census/1", "annual_school_census/2"]
     assert sorted(by_type["school_year"]) == sorted(str(y) for y in demo.result.years)
     assert len(changes) == len({(c["type"], c["key"]) for c in changes})
 

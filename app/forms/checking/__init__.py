@@ -4,6 +4,7 @@ without any server code, and the server uses the very same functions."""
 from app.forms.checking.checker import CheckResult, CompiledForm, Finding, compile_form
 from app.forms.checking.definition import (
     STANDARD_FORM_PATH,
+    STANDARD_FORM_PATHS,
     DefinitionError,
     FormDefinition,
     load_definition_file,
@@ -13,6 +14,7 @@ from app.forms.checking.definition import (
 
 __all__ = [
     "STANDARD_FORM_PATH",
+    "STANDARD_FORM_PATHS",
     "CheckResult",
     "CompiledForm",
     "DefinitionError",

@@ -26,9 +26,14 @@ MISSING_STRATEGIES: tuple[Missing, ...] = get_args(Missing)
 DEFAULT_MISSING: Missing = "skip_if_any_missing"
 ELEMENT_TYPES = ("count", "boolean", "choice", "text", "date")
 NUMERIC_TYPES = ("count", "boolean")
-STANDARD_FORM_PATH = (
-    Path(__file__).resolve().parent.parent / "standard" / "annual_school_census.v1.yaml"
+STANDARD_DIR = Path(__file__).resolve().parent.parent / "standard"
+# Every shipped version of the standard census, in version order (each is loaded: returns of an
+# older version stay readable); STANDARD_FORM_PATH is version 1, for what needs that one.
+STANDARD_FORM_PATHS = (
+    STANDARD_DIR / "annual_school_census.v1.yaml",
+    STANDARD_DIR / "annual_school_census.v2.yaml",
 )
+STANDARD_FORM_PATH = STANDARD_FORM_PATHS[0]
 
 Text = str | dict[str, str]
 
@@ -237,6 +242,7 @@ __all__ = [
     "MISSING_STRATEGIES",
     "PAIR_OPS",
     "STANDARD_FORM_PATH",
+    "STANDARD_FORM_PATHS",
     "Category",
     "DataElement",
     "DefinitionError",
