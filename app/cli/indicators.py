@@ -27,17 +27,17 @@ def indicators_rebuild() -> None:
 def indicators_check() -> None:
     """Compare the kept totals with a fresh count from the returns (writes nothing); exit 1
     when they differ."""
-    from app.indicators.keep import delta_rows, recount, table_rows
-    from app.indicators.models import FlowTotal, IndicatorTotal
+    from app.indicators.keep import delta_rows, kept_rows, recount, table_rows
+    from app.indicators.models import FlowTotal
 
     with command_session() as session:
         one_year, flows, placements = recount(session)
         drift = []
-        for name, table, fresh in (
-            ("one-year", IndicatorTotal, one_year),
-            ("flow", FlowTotal, flows),
+        for name, kept, fresh in (
+            ("one-year", kept_rows(session), one_year),
+            ("flow", table_rows(session, FlowTotal), flows),
         ):
-            kept, want = table_rows(session, table), delta_rows(fresh)
+            want = delta_rows(fresh)
             bad = {k for k in kept.keys() | want.keys() if kept.get(k) != want.get(k)}
             if bad:
                 drift.append(f"{len(bad)} {name} total(s) differ, e.g. {sorted(bad)[0]}")

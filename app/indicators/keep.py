@@ -19,14 +19,16 @@ from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy import bindparam, delete, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.core.db import table_of
 from app.core.derived import Dirty, register
 from app.forms.checking import CompiledForm
 from app.forms.service import FormCache
-from app.indicators.models import FlowTotal, IndicatorPlacement, IndicatorTotal
+from app.indicators.models import FlowTotal, IndicatorCells, IndicatorPlacement, IndicatorTotal
 from app.registry import service as registry
 from app.returns import service as returns
 from app.returns.service import ReturnState
@@ -41,6 +43,19 @@ STATUS_ORDER = ("invalid", "returned", "submitted", "approved", "locked")
 _RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
 # What the flow rates need of each year of a pair.
 _FLOW_ELEMENTS = ("~E", "repeaters", "graduates", "_return", "_offers")
+
+# Kept as one row per cell: what the indicators read (derived keys start with ~ or _).
+ROW_ELEMENTS = frozenset(
+    {
+        "repeaters", "new_entrants", "teachers", "graduates", "classrooms", "has_drinking_water",
+        "has_electricity", "has_internet", "has_handwashing", "improvement_plan",
+    }
+)  # fmt: skip
+
+
+def kept_as_row(element: str) -> bool:
+    return element[:1] in ("~", "_") or element.split(":")[-1] in ROW_ELEMENTS
+
 
 _forms = FormCache()
 
@@ -181,9 +196,18 @@ class _Deltas:
                 row[0] += sign * value
                 row[1] += sign
 
-    def write(self, session: Session, table: Any) -> None:
-        """Add the deltas to the table in one statement per 20,000 rows, in key order."""
-        rows = [(*pk, d[0], d[1]) for pk, d in sorted(self.rows.items()) if d[0] or d[1]]
+    def write(self, session: Session, table: Any, docs: bool = False) -> None:
+        """Add the deltas to the table in one statement per 20,000 rows, in key order; with
+        `docs`, the cells indicators do not read go to their documents instead."""
+        if docs:
+            self._write_docs(
+                session, {pk: d for pk, d in self.rows.items() if not kept_as_row(pk[2])}
+            )
+        rows = [
+            (*pk, d[0], d[1])
+            for pk, d in sorted(self.rows.items())
+            if (d[0] or d[1]) and (not docs or kept_as_row(pk[2]))
+        ]
         if not rows:
             return
         t = table.__table__
@@ -212,9 +236,59 @@ class _Deltas:
         # A cell no school gives any more leaves no row behind (only rows that lost a school
         # can have reached zero).
         pk = tuple_(*t.primary_key.columns)
-        emptied = [k for k, d in sorted(self.rows.items()) if d[1] < 0]
+        emptied = [
+            k for k, d in sorted(self.rows.items()) if d[1] < 0 and (not docs or kept_as_row(k[2]))
+        ]
         for i in range(0, len(emptied), 500):
             session.execute(delete(t).where(pk.in_(emptied[i : i + 500]), t.c.schools == 0))
+
+    @staticmethod
+    def _write_docs(session: Session, deltas: dict[tuple[Any, ...], list[int]]) -> None:
+        """Merge deltas into the documents of their splits: make the missing ones, lock them in
+        key order, add, write back (a document left with no cell goes)."""
+        by_doc: dict[tuple[Any, ...], dict[str, list[int]]] = defaultdict(dict)
+        for pk, d in deltas.items():
+            if d[0] or d[1]:
+                by_doc[(pk[0], pk[1], pk[3], pk[5], pk[6], pk[7])][pk[4]] = d
+        if not by_doc:
+            return
+        t = table_of(IndicatorCells)
+        names = [c.name for c in t.primary_key.columns]
+        keys = sorted(by_doc)
+        ins = (
+            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        )
+        session.execute(
+            ins(t).on_conflict_do_nothing(index_elements=names),
+            [{**dict(zip(names, k, strict=True)), "cells": {}} for k in keys],
+        )
+        pk_cols = tuple_(*t.primary_key.columns)
+        q = select(t).where(pk_cols.in_(keys)).order_by(*t.primary_key.columns)
+        if session.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update()
+        updates, gone = [], []
+        for row in session.execute(q).mappings():
+            k = tuple(row[n] for n in names)
+            cells = dict(row["cells"])
+            for key, (dv, dn) in by_doc[k].items():
+                v, n = cells.get(key, (0, 0))
+                if n + dn == 0 and v + dv == 0:
+                    cells.pop(key, None)
+                else:
+                    cells[key] = [v + dv, n + dn]
+            if cells:
+                updates.append({**{f"b_{n}": row[n] for n in names}, "cells": cells})
+            else:
+                gone.append(k)
+        if updates:
+            session.execute(
+                update(t)
+                .where(*[t.c[n] == bindparam(f"b_{n}") for n in names])
+                .values(cells=bindparam("cells")),
+                updates,
+            )
+        if gone:
+            session.execute(delete(t).where(pk_cols.in_(gone)))
 
 
 @dataclass
@@ -318,7 +392,7 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
             flows.add(*_pair_delta(counted, b[0], b[1]), -1)
         if a[0] is not None and a[1] is not None:
             flows.add(*_pair_delta(counted, a[0], a[1]), +1)
-    one_year.write(session, IndicatorTotal)
+    one_year.write(session, IndicatorTotal, docs=True)
     flows.write(session, FlowTotal)
     gone = [rid for rid in ids if rid in old and rid not in new]
     if gone:
@@ -388,9 +462,9 @@ def rebuild(session: Session, progress: Any = None) -> int:
     """Recompute every total from the returns' current revisions, from nothing (a different
     path from the deltas: the sums are made here, not moved). Returns the returns counted."""
     one_year, flows, placements = recount(session, progress)
-    for t in (IndicatorTotal, FlowTotal, IndicatorPlacement):
+    for t in (IndicatorTotal, IndicatorCells, FlowTotal, IndicatorPlacement):
         session.execute(delete(t))
-    one_year.write(session, IndicatorTotal)
+    one_year.write(session, IndicatorTotal, docs=True)
     flows.write(session, FlowTotal)
     session.add_all(placements)
     session.flush()
@@ -458,6 +532,16 @@ def table_rows(session: Session, table: Any) -> dict[tuple[Any, ...], tuple[int,
         tuple(r[n] for n in names): (int(r["value"]), int(r["schools"]))
         for r in session.execute(select(t)).mappings()
     }
+
+
+def kept_rows(session: Session) -> dict[tuple[Any, ...], tuple[int, int]]:
+    """The one-year totals as kept, rows and documents together, keyed like a recount."""
+    out = table_rows(session, IndicatorTotal)
+    for r in session.execute(select(table_of(IndicatorCells))).mappings():
+        for key, (v, n) in r["cells"].items():
+            pk = (r["year"], r["form_code"], key.split("|", 1)[0], r["unit_id"], key, r["status"])
+            out[(*pk, r["ownership"], r["locality"])] = (int(v), int(n))
+    return out
 
 
 def delta_rows(deltas: "_Deltas") -> dict[tuple[Any, ...], tuple[int, int]]:

@@ -11,7 +11,7 @@ schools that reported in both years."""
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
-from app.core.types import JsonType
+from app.core.types import JsonDocType, JsonType
 
 
 class IndicatorPlacement(SQLModel, table=True):
@@ -63,3 +63,22 @@ class FlowTotal(SQLModel, table=True):
     locality: str = Field(primary_key=True, max_length=16)
     value: int = Field(sa_column=Column(BigInteger, nullable=False))
     schools: int
+
+
+class IndicatorCells(SQLModel, table=True):
+    """The cells indicators do not read (ages of the enrolment grid, textbooks, toilets, …),
+    per leaf unit and split, as one document {key: [sum, schools]}: aggregates by any of the
+    form's dimensions read them, and a revision updates one document per split, not one row
+    per cell."""
+
+    __tablename__ = "indicator_cells"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    form_code: str = Field(primary_key=True, max_length=64)
+    unit_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    status: str = Field(primary_key=True, max_length=16)
+    ownership: str = Field(primary_key=True, max_length=32)
+    locality: str = Field(primary_key=True, max_length=16)
+    cells: dict[str, list[int]] = Field(
+        default_factory=dict, sa_column=Column(JsonDocType, nullable=False)
+    )

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.core.changelog import last_sequence
+from app.core.db import table_of
 from app.core.derived import reference_version
 from app.core.errors import Forbidden, InvalidInput
 from app.core.principal import Principal
 from app.forms.models import FormVersion
 from app.indicators import compute as c
-from app.indicators.keep import Structure, structure_of
-from app.indicators.models import FlowTotal, IndicatorTotal
+from app.indicators.keep import Structure, kept_as_row, structure_of
+from app.indicators.models import FlowTotal, IndicatorCells, IndicatorTotal
 from app.registry import service as registry
 from app.registry.service import SchoolPlacement, UnitRow
 from app.returns import service as returns
@@ -144,6 +145,43 @@ def _sums(
                 entry = out[(g, split)] = ({}, {})
             entry[0][key] = entry[0].get(key, 0) + value
             entry[1][key] = entry[1].get(key, 0) + schools
+    return out
+
+
+def _doc_sums(
+    session: Session,
+    year: int,
+    form: str,
+    element: str,
+    statuses: Sequence[str],
+    sc: Scope,
+    splits: Sequence[str],
+    ownership: Sequence[str] | None,
+    locality: Sequence[str] | None,
+) -> dict[tuple[int, tuple[str, ...]], tuple[dict[str, int], dict[str, int]]]:
+    """As `_sums`, for an element kept in the cell documents."""
+    t = table_of(IndicatorCells)
+    q = select(t.c.unit_id, t.c.ownership, t.c.locality, t.c.cells).where(
+        t.c.year == year, t.c.form_code == form, t.c.status.in_(sorted(statuses))
+    )
+    if ownership:
+        q = q.where(t.c.ownership.in_(ownership))
+    if locality:
+        q = q.where(t.c.locality.in_(locality))
+    if sc.subtree is not None and len(sc.subtree) <= 2000:
+        q = q.where(t.c.unit_id.in_(sc.subtree))
+    prefix = element + "|"
+    out: dict[tuple[int, tuple[str, ...]], tuple[dict[str, int], dict[str, int]]] = {}
+    for unit_id, own, loc, cells in session.execute(q):
+        split = tuple({"ownership": own, "locality": loc}[s] for s in splits)
+        picked = [(k, vn) for k, vn in cells.items() if k == element or k.startswith(prefix)]
+        for g in sc.group_of.get(unit_id, ()):
+            entry = out.get((g, split))
+            if entry is None:
+                entry = out[(g, split)] = ({}, {})
+            for k, (v, n) in picked:
+                entry[0][k] = entry[0].get(k, 0) + v
+                entry[1][k] = entry[1].get(k, 0) + n
     return out
 
 
@@ -521,18 +559,27 @@ def _aggregates(session: Session, user: Principal, q: AggregateQuery) -> dict[st
         )
     sc = scope(session, user, q.unit, q.levels)
     attr = tuple(s for s in ("ownership", "locality") if s in q.by)
+    elements = [q.element, "_return"] if kept_as_row(q.element) else ["_return"]
     sums = _sums(
         session,
         IndicatorTotal,
         q.year,
         q.form,
-        [q.element, "_return"],
+        elements,
         q.statuses,
         sc,
         attr,
         q.ownership,
         q.locality,
     )
+    if not kept_as_row(q.element):
+        docs = _doc_sums(
+            session, q.year, q.form, q.element, q.statuses, sc, attr, q.ownership, q.locality
+        )
+        for where, (doc_values, doc_schools) in docs.items():
+            entry = sums.setdefault(where, ({}, {}))
+            entry[0].update(doc_values)
+            entry[1].update(doc_schools)
     expected = _expected(registry.all_school_placements(session), sc, attr, q.ownership, q.locality)
     cell_dims = [b for b in q.by if b not in ("ownership", "locality")]
     rows: list[dict[str, Any]] = []
