@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, text, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -113,26 +113,53 @@ def _age(option: Any) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+_layouts: dict[int, tuple[CompiledForm, list[tuple[str, str, Any]]]] = {}
+
+
+def _key_maker(code: str, dims: Sequence[str]) -> Any:
+    """cell -> its key, `element|opt|opt…` (an f-string per arity: this runs for every cell)."""
+    if len(dims) == 1:
+        (a,) = dims
+        return lambda c: f"{code}|{c[a]}"
+    if len(dims) == 2:
+        a, b = dims
+        return lambda c: f"{code}|{c[a]}|{c[b]}"
+    if len(dims) == 3:
+        a, b, d = dims
+        return lambda c: f"{code}|{c[a]}|{c[b]}|{c[d]}"
+    return lambda c: code + "|" + "|".join(str(c[x]) for x in dims)
+
+
+def _layout(form: CompiledForm) -> list[tuple[str, str, Any]]:
+    hit = _layouts.get(id(form))
+    if hit is None or hit[0] is not form:
+        layout = []
+        for e in form.definition.elements:
+            if e.type == "count" and e.dimensions:
+                layout.append((e.code, "cells", _key_maker(e.code, e.dimensions)))
+            elif e.type in ("count", "boolean", "choice"):
+                layout.append((e.code, e.type, None))
+        hit = _layouts[id(form)] = (form, layout)
+    return hit[1]
+
+
 def cells_of(
     form: CompiledForm, values: dict[str, Any], structure: Structure, offered: Sequence[str]
 ) -> Cells:
     """One return's contribution (see the module's docstring)."""
     out: Cells = defaultdict(int)
-    for element in form.definition.elements:
-        v = values.get(element.code)
+    for code, kind, key_of in _layout(form):
+        v = values.get(code)
         if v is None:
             continue
-        code, dims = element.code, element.dimensions
-        if element.type == "count":
-            if dims:
-                for cell in v:
-                    key = code + "|" + "|".join(str(cell[d]) for d in dims)
-                    out[key] += int(cell["value"])
-            else:
-                out[code] += int(v)
-        elif element.type == "boolean":
+        if kind == "cells":
+            for cell in v:
+                out[key_of(cell)] += int(cell["value"])
+        elif kind == "count":
+            out[code] += int(v)
+        elif kind == "boolean":
             out[code] += 1 if v else 0
-        elif element.type == "choice":
+        elif kind == "choice":
             out[f"{code}|{v}"] += 1
     enrolment = values.get("enrolment")
     compiled = form.elements.get("enrolment")
@@ -313,8 +340,50 @@ def refresh(session: Session, dirty: Dirty) -> None:
         _refresh_returns(session, ids)
 
 
-def _placements(session: Session, where: Any) -> dict[int, IndicatorPlacement]:
-    return {p.return_id: p for p in session.scalars(select(IndicatorPlacement).where(where))}
+@dataclass(frozen=True)
+class Placement:
+    """A return as counted (a row of `indicator_placement`)."""
+
+    return_id: int
+    school_id: int
+    year: int
+    form_code: str
+    form_version: int
+    revision: int
+    unit_id: int
+    ownership: str
+    locality: str
+    status: str
+    levels: tuple[str, ...]
+
+    def row(self) -> dict[str, Any]:
+        return {**self.__dict__, "levels": list(self.levels)}
+
+
+_PLACEMENT_FIELDS = tuple(Placement.__dataclass_fields__)
+
+
+def _placements(session: Session, *where: Any) -> dict[int, Placement]:
+    t = table_of(IndicatorPlacement)
+    out = {}
+    for r in session.execute(select(*[t.c[f] for f in _PLACEMENT_FIELDS]).where(*where)):
+        p = Placement(*r[:-1], tuple(r[-1] or ()))  # type: ignore[call-arg]  # the fields in order
+        out[p.return_id] = p
+    return out
+
+
+def _store_placements(session: Session, fresh: list[Placement], changed: list[Placement]) -> None:
+    t = table_of(IndicatorPlacement)
+    for i in range(0, len(fresh), 2000):
+        session.execute(insert(t), [p.row() for p in fresh[i : i + 2000]])
+    if changed:
+        fields = [f for f in _PLACEMENT_FIELDS if f != "return_id"]
+        session.execute(
+            update(t)
+            .where(t.c.return_id == bindparam("b_id"))
+            .values({f: bindparam(f"b_{f}") for f in fields}),
+            [{"b_id": p.return_id, **{f"b_{f}": p.row()[f] for f in fields}} for p in changed],
+        )
 
 
 def _refresh_returns(session: Session, ids: set[int]) -> None:
@@ -326,39 +395,36 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
     years = {(s.school_id, s.form, s.year) for s in states.values()}
     partners = {
         p.return_id: p
-        for p in session.scalars(
-            select(IndicatorPlacement).where(
-                col(IndicatorPlacement.school_id).in_(sorted({y[0] for y in years})),
-                col(IndicatorPlacement.year).in_(
-                    sorted({y[2] + d for y in years for d in (-1, 1)})
-                ),
-            )
-        )
+        for p in _placements(
+            session,
+            col(IndicatorPlacement.school_id).in_(sorted({y[0] for y in years})),
+            col(IndicatorPlacement.year).in_(sorted({y[2] + d for y in years for d in (-1, 1)})),
+        ).values()
         if p.return_id not in ids
         and (
             (p.school_id, p.form_code, p.year + 1) in years
             or (p.school_id, p.form_code, p.year - 1) in years
         )
     }
-    new: dict[int, IndicatorPlacement] = {}
+    new: dict[int, Placement] = {}
     for rid, st in states.items():
         school = schools[st.school_id]
-        new[rid] = IndicatorPlacement(
-            return_id=rid,
-            school_id=st.school_id,
-            year=st.year,
-            form_code=st.form,
-            form_version=st.form_version,
-            revision=st.revision,
-            unit_id=school.unit_id,
-            ownership=school.ownership,
-            locality=school.locality,
-            status=st.status,
-            levels=list(school.levels),
+        new[rid] = Placement(
+            rid,
+            st.school_id,
+            st.year,
+            st.form,
+            st.form_version,
+            st.revision,
+            school.unit_id,
+            school.ownership,
+            school.locality,
+            st.status,
+            tuple(school.levels),
         )
     counted = _count(session, [*old.values(), *new.values(), *partners.values()], structure)
 
-    def key(p: IndicatorPlacement) -> tuple[Any, ...]:
+    def key(p: Placement) -> tuple[Any, ...]:
         return (p.revision, p.status, p.unit_id, p.ownership, p.locality, tuple(p.levels))
 
     one_year, flows = _Deltas(), _Deltas()
@@ -372,7 +438,7 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
             one_year.add(*_as_delta(counted, after), +1)
 
     # Pairs: each (school, form, base year) touched, before and after.
-    def by_year(placements: Iterable[IndicatorPlacement]) -> dict[tuple[int, str, int], Any]:
+    def by_year(placements: Iterable[Placement]) -> dict[tuple[int, str, int], Any]:
         return {(p.school_id, p.form_code, p.year): p for p in placements}
 
     before_by = by_year([*partners.values(), *old.values()])
@@ -399,26 +465,15 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
         session.execute(
             delete(IndicatorPlacement).where(col(IndicatorPlacement.return_id).in_(gone))
         )
-    for rid, p in new.items():
-        current = old.get(rid)
-        if current is None:
-            session.add(p)
-        elif key(current) != key(p):
-            for f in (
-                "form_version",
-                "revision",
-                "unit_id",
-                "ownership",
-                "locality",
-                "status",
-                "levels",
-            ):
-                setattr(current, f, getattr(p, f))
-    session.flush()
+    _store_placements(
+        session,
+        [p for rid, p in new.items() if rid not in old],
+        [p for rid, p in new.items() if rid in old and key(old[rid]) != key(p)],
+    )
 
 
 def _count(
-    session: Session, placements: Sequence[IndicatorPlacement], structure: Structure
+    session: Session, placements: Sequence[Placement], structure: Structure
 ) -> dict[tuple[int, int, tuple[str, ...]], Cells]:
     """Cells of each (return, revision, levels offered) these placements name."""
     wanted = {(p.return_id, p.revision) for p in placements}
@@ -434,20 +489,20 @@ def _count(
     return out
 
 
-def _place(p: IndicatorPlacement, status: str | None = None) -> Place:
+def _place(p: Placement, status: str | None = None) -> Place:
     return (p.year, p.form_code, p.unit_id, status or p.status, p.ownership, p.locality)
 
 
 def _as_delta(
-    counted: dict[tuple[int, int, tuple[str, ...]], Cells], p: IndicatorPlacement
+    counted: dict[tuple[int, int, tuple[str, ...]], Cells], p: Placement
 ) -> tuple[Place, Cells]:
     return _place(p), counted[(p.return_id, p.revision, tuple(p.levels))]
 
 
 def _pair_delta(
     counted: dict[tuple[int, int, tuple[str, ...]], Cells],
-    base: IndicatorPlacement,
-    outcome: IndicatorPlacement,
+    base: Placement,
+    outcome: Placement,
 ) -> tuple[Place, Cells]:
     cells = pair_cells(
         counted[(base.return_id, base.revision, tuple(base.levels))],
@@ -466,19 +521,16 @@ def rebuild(session: Session, progress: Any = None) -> int:
         session.execute(delete(t))
     one_year.write(session, IndicatorTotal, docs=True)
     flows.write(session, FlowTotal)
-    session.add_all(placements)
-    session.flush()
+    _store_placements(session, placements, [])
     return len(placements)
 
 
-def recount(
-    session: Session, progress: Any = None
-) -> tuple["_Deltas", "_Deltas", list[IndicatorPlacement]]:
+def recount(session: Session, progress: Any = None) -> tuple["_Deltas", "_Deltas", list[Placement]]:
     """Every total as it should be, summed afresh from the returns (nothing is written)."""
     structure = structure_of(session)
     one_year, flows = _Deltas(), _Deltas()
-    placements: list[IndicatorPlacement] = []
-    counted_keep: dict[tuple[int, str, int], tuple[IndicatorPlacement, Cells]] = {}
+    placements: list[Placement] = []
+    counted_keep: dict[tuple[int, str, int], tuple[Placement, Cells]] = {}
     after = 0
     while True:
         page: list[ReturnState] = returns.all_return_states(session, after)
@@ -490,18 +542,18 @@ def recount(
         for st in page:
             school = schools[st.school_id]
             batch.append(
-                IndicatorPlacement(
-                    return_id=st.id,
-                    school_id=st.school_id,
-                    year=st.year,
-                    form_code=st.form,
-                    form_version=st.form_version,
-                    revision=st.revision,
-                    unit_id=school.unit_id,
-                    ownership=school.ownership,
-                    locality=school.locality,
-                    status=st.status,
-                    levels=list(school.levels),
+                Placement(
+                    st.id,
+                    st.school_id,
+                    st.year,
+                    st.form,
+                    st.form_version,
+                    st.revision,
+                    school.unit_id,
+                    school.ownership,
+                    school.locality,
+                    st.status,
+                    tuple(school.levels),
                 )
             )
         counted = _count(session, batch, structure)
