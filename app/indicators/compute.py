@@ -97,7 +97,7 @@ class Figure:
         if self.numerator is None or not self.denominator:
             return None
         v = self.numerator / self.denominator
-        return round(v * 100 if self.percent else v, 6)
+        return v * 100 if self.percent else v
 
 
 def _pop(
@@ -323,5 +323,5 @@ def parity(f: Figure | None, m: Figure | None, code: str, adjusted: bool) -> Fig
         out.reported_key = base.reported_key
         out.extra = dict(base.extra)
     if adjusted and fv is not None and mv and fv > mv:
-        out.value_override = round(2 - mv / fv, 6)
+        out.value_override = 2 - mv / fv
     return out
