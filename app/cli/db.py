@@ -19,6 +19,30 @@ def db_upgrade(revision: str = "head") -> None:
     console.print(
         f"[green]Database at {revision}[/] ({_safe_url(settings.effective_database_url)})"
     )
+    if revision == "head":
+        _count_returns_kept_before(settings.effective_database_url)
+
+
+def _count_returns_kept_before(url: str) -> None:
+    """A database that held returns before the kept totals existed gets them counted once."""
+    from sqlalchemy import func, select
+
+    from app.cli.common import command_session, progress_bar
+    from app.indicators.keep import rebuild
+    from app.indicators.models import IndicatorPlacement
+    from app.returns.models import CensusReturn
+
+    engine = make_engine(url)
+    with engine.connect() as c:
+        stored = c.scalar(select(func.count()).select_from(CensusReturn)) or 0
+        counted = c.scalar(select(func.count()).select_from(IndicatorPlacement)) or 0
+    engine.dispose()
+    if stored == 0 or counted > 0:
+        return
+    with command_session() as session, progress_bar() as bar:
+        task = bar.add_task("Counting returns into the kept totals", total=stored)
+        rebuild(session, lambda n: bar.advance(task, n))
+    console.print(f"[green]Counted[/] {stored} existing return(s) into the kept totals.")
 
 
 @db_app.command("current")

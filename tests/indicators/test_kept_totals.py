@@ -143,3 +143,30 @@ def test_a_new_revision_replaces_the_old_contribution(db: Database) -> None:
     revise(db, "HC-13", T, 0)  # ... and then zeros: its pupils leave the sum
     assert p1_girls() == (1 + 2) * 12
     assert_kept_equals_recount(db)
+
+
+def test_upgrade_counts_returns_stored_before_the_totals_existed(
+    db: Database, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import delete, func, select
+    from typer.testing import CliRunner
+
+    from app.cli import app as cli
+    from app.core.config import get_settings
+    from app.indicators.models import IndicatorCells, IndicatorPlacement, IndicatorTotal
+
+    with db.reader() as s:
+        before = kept_rows(s), table_rows(s, FlowTotal)
+    # As a database migrated from before issue 10: returns, no totals.
+    with unit_of_work(db) as uow:
+        for t in (IndicatorTotal, IndicatorCells, FlowTotal, IndicatorPlacement):
+            uow.session.execute(delete(t))
+    monkeypatch.setenv("EMIS_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(cli, ["db", "upgrade"])
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "Counted 25 existing return(s)" in result.output
+    with db.reader() as s:
+        assert s.scalar(select(func.count()).select_from(IndicatorPlacement)) == 25
+        assert (kept_rows(s), table_rows(s, FlowTotal)) == before
