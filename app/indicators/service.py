@@ -125,7 +125,8 @@ def _sums(
             t.c.element.in_(sorted(set(elements))),
             t.c.status.in_(sorted(statuses)),
         )
-        .group_by(t.c.unit_id, t.c.key, *split_cols)
+        # In the primary key's order (element, unit, key): the rows stream out grouped.
+        .group_by(t.c.element, t.c.unit_id, t.c.key, *split_cols)
     )
     if ownership:
         q = q.where(t.c.ownership.in_(ownership))
@@ -401,18 +402,21 @@ def _figures(
     if by_sex or parity_codes:
         sex_sets += [("F",), ("M",)]
     per_sex: dict[tuple[str, ...], list[c.Figure]] = {}
+    # One sex alone is needed for the figures split by sex and the bases of the parities.
+    one_sex = (base_wanted if by_sex else set()) | {w.split("_", 1)[1] for w in parity_codes}
     for sexes in sex_sets:
         figs: list[c.Figure] = []
+        need = base_wanted if sexes == c.SEXES else one_sex
         for lv in levels:
-            if base_wanted & set(c.LEVEL_CODES):
+            if need & set(c.LEVEL_CODES):
                 figs += c.level_figures(t, pop, structure, lv, sexes, grade_rows)
-            if base_wanted & set(c.TEACHER_CODES):
+            if need & set(c.TEACHER_CODES):
                 figs += c.teacher_figures(t, lv, sexes, with_ratios=sexes == c.SEXES)
-            if base_wanted & {*c.FLOW_CODES, *c.COHORT_CODES}:
+            if need & {*c.FLOW_CODES, *c.COHORT_CODES}:
                 figs += c.flow_figures(
-                    p, structure, lv, sexes, q.cap, cohort=bool(base_wanted & set(c.COHORT_CODES))
+                    p, structure, lv, sexes, q.cap, cohort=bool(need & set(c.COHORT_CODES))
                 )
-        if sexes == c.SEXES and base_wanted & set(c.SCHOOL_CODES):
+        if sexes == c.SEXES and need & set(c.SCHOOL_CODES):
             figs += c.school_figures(t, structure)
         if len(sexes) == 1:
             for f in figs:
