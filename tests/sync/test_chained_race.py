@@ -19,6 +19,7 @@ import orjson
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.indicators.helpers import assert_totals_match_a_recount
 from tests.servers import Server, login, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres_only]
@@ -225,6 +226,8 @@ def test_chained_edits_racing_never_deadlock_a_client(race: Setup) -> None:
         + "\n".join(failures[:20])
     )
     assert statuses["applied"] > 0
+    # The figures kept current through every racing edit equal a fresh count.
+    assert_totals_match_a_recount(race.url)
 
     # The stored histories: revisions 1..n without gaps, n = 1 + every applied edit.
     eng = create_engine(race.url)

@@ -20,6 +20,7 @@ import orjson
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.indicators.helpers import assert_totals_match_a_recount
 from tests.servers import login, running_server
 
 pytestmark = pytest.mark.slow
@@ -260,3 +261,5 @@ def test_a_burst_of_full_size_pushes_is_served_or_shed_and_stored_exactly_once(
         if got[:2] != (1, 1) or got[3] != 1 or str(got[2]).lower() != sent[code].lower()
     }
     assert not wrong, f"{len(wrong)} schools not stored exactly once: {list(wrong.items())[:5]}"
+    # The figures kept current under that burst equal a fresh count of what was stored.
+    assert_totals_match_a_recount(load_demo.url)

@@ -1,0 +1,18 @@
+"""Checks other test modules share: the kept totals equal a fresh count."""
+
+from app.core.db import make_engine
+from app.core.uow import Database
+from app.indicators.keep import delta_rows, kept_rows, recount, table_rows
+from app.indicators.models import FlowTotal
+
+
+def assert_totals_match_a_recount(url: str) -> None:
+    db = Database(make_engine(url))
+    try:
+        with db.reader() as s:
+            one_year, flows, placements = recount(s)
+            assert placements, "nothing was counted"
+            assert kept_rows(s) == delta_rows(one_year)
+            assert table_rows(s, FlowTotal) == delta_rows(flows)
+    finally:
+        db.engine.dispose()
