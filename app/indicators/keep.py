@@ -363,6 +363,23 @@ class Placement:
 _PLACEMENT_FIELDS = tuple(Placement.__dataclass_fields__)
 
 
+def _placement_of(st: ReturnState, school: registry.SchoolPlacement) -> Placement:
+    """Where a return counts now: its current revision and status, its school's place."""
+    return Placement(
+        st.id,
+        st.school_id,
+        st.year,
+        st.form,
+        st.form_version,
+        st.revision,
+        school.unit_id,
+        school.ownership,
+        school.locality,
+        st.status,
+        tuple(school.levels),
+    )
+
+
 def _placements(session: Session, *where: Any) -> dict[int, Placement]:
     t = table_of(IndicatorPlacement)
     out = {}
@@ -406,22 +423,7 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
             or (p.school_id, p.form_code, p.year - 1) in years
         )
     }
-    new: dict[int, Placement] = {}
-    for rid, st in states.items():
-        school = schools[st.school_id]
-        new[rid] = Placement(
-            rid,
-            st.school_id,
-            st.year,
-            st.form,
-            st.form_version,
-            st.revision,
-            school.unit_id,
-            school.ownership,
-            school.locality,
-            st.status,
-            tuple(school.levels),
-        )
+    new = {rid: _placement_of(st, schools[st.school_id]) for rid, st in states.items()}
     counted = _count(session, [*old.values(), *new.values(), *partners.values()], structure)
 
     def key(p: Placement) -> tuple[Any, ...]:
@@ -538,24 +540,7 @@ def recount(session: Session, progress: Any = None) -> tuple["_Deltas", "_Deltas
             break
         after = page[-1].id
         schools = registry.school_placements(session, {s.school_id for s in page})
-        batch = []
-        for st in page:
-            school = schools[st.school_id]
-            batch.append(
-                Placement(
-                    st.id,
-                    st.school_id,
-                    st.year,
-                    st.form,
-                    st.form_version,
-                    st.revision,
-                    school.unit_id,
-                    school.ownership,
-                    school.locality,
-                    st.status,
-                    tuple(school.levels),
-                )
-            )
+        batch = [_placement_of(st, schools[st.school_id]) for st in page]
         counted = _count(session, batch, structure)
         for p in batch:
             one_year.add(*_as_delta(counted, p), +1)

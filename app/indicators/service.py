@@ -10,7 +10,7 @@ import gzip
 import os
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -312,13 +312,20 @@ def data_version(session: Session) -> tuple[int, int, str]:
     )
 
 
-def indicators(session: Session, user: Principal, q: IndicatorQuery) -> Answer:
-    key = ("indicators", q, user.unit_path, data_version(session))
+def _answer(
+    session: Session, user: Principal, q: Any, compute: Callable[..., dict[str, Any]]
+) -> Answer:
+    """The cached answer to this query in the caller's area, or a fresh one."""
+    key = (compute.__name__, q, user.unit_path, data_version(session))
     hit = _cache.get(key) if CACHE_ON else None
     if hit is None:
-        hit = Answer(_indicators(session, user, q))
+        hit = Answer(compute(session, user, q))
         _cache.put(key, hit)
     return hit
+
+
+def indicators(session: Session, user: Principal, q: IndicatorQuery) -> Answer:
+    return _answer(session, user, q, _indicators)
 
 
 def _indicators(session: Session, user: Principal, q: IndicatorQuery) -> dict[str, Any]:
@@ -543,12 +550,7 @@ def element_dimensions(session: Session, form: str, element: str) -> dict[int, l
 
 
 def aggregates(session: Session, user: Principal, q: AggregateQuery) -> Answer:
-    key = ("aggregates", q, user.unit_path, data_version(session))
-    hit = _cache.get(key) if CACHE_ON else None
-    if hit is None:
-        hit = Answer(_aggregates(session, user, q))
-        _cache.put(key, hit)
-    return hit
+    return _answer(session, user, q, _aggregates)
 
 
 def _aggregates(session: Session, user: Principal, q: AggregateQuery) -> dict[str, Any]:
