@@ -318,15 +318,6 @@ class _Deltas:
             session.execute(delete(t).where(pk_cols.in_(gone)))
 
 
-@dataclass
-class _Counted:
-    """A return as counted: its placement and the cells of the revision it names."""
-
-    place: Place
-    cells: Cells
-    status: str
-
-
 def refresh(session: Session, dirty: Dirty) -> None:
     """The keeper: move the contributions of every return marked (directly or through its
     school) from where they were counted to where they belong now."""

@@ -13,7 +13,6 @@ from app.core.deps import SessionDep
 from app.core.errors import InvalidInput
 from app.core.lang import Lang
 from app.core.problem_docs import problem_responses
-from app.indicators import compute as c
 from app.indicators import service
 from app.indicators.definitions import definitions, localized
 from app.indicators.schemas import AggregatePage, DefinitionList, IndicatorPage
@@ -298,6 +297,3 @@ def get_aggregates(
             answer.data["rows"], ["unit", "unit_name", "level", "element"], f"aggregates-{year}.csv"
         )
     return _json(request, answer)
-
-
-__all__ = ["c", "router"]
