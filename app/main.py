@@ -12,10 +12,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.auth.router import audit_router
 from app.auth.router import router as auth_router
 from app.core.admission import AdmissionControl
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
+from app.core.deps import PUBLIC
 from app.core.error_handlers import install_error_handlers
 from app.core.errors import problem
 from app.core.health import router as health_router
@@ -69,7 +71,7 @@ def _offline_docs(app: FastAPI) -> None:
         name="swagger-ui",
     )
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[PUBLIC])
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
@@ -143,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(auth_router)
+    app.include_router(audit_router)
     app.include_router(registry_router)
     app.include_router(forms_router)
     app.include_router(sync_router)

@@ -1,17 +1,42 @@
 """GET /metrics: Prometheus text format, process counters plus figures read from the database."""
 
+import hmac
 import os
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.auth.deps import authorize, get_current_user
+from app.auth.permissions import Permission
+from app.core.deps import SettingsDep, UowDep
+from app.core.problem_docs import problem_responses
 from app.returns.service import count_by_status
 from app.sync.devices import oldest_device_sync
 
 router = APIRouter(tags=["health"])
+_bearer = HTTPBearer(auto_error=False)
+_admin_check = authorize(Permission.read_metrics)
+
+
+def metrics_reader(
+    uow: UowDep,
+    settings: SettingsDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """The scrape token (EMIS_METRICS_TOKEN) or a token whose role holds metrics:read: the
+    figures tell how many returns each status has, which is not for everyone."""
+    given = creds.credentials if creds else ""
+    if settings.metrics_token and given and hmac.compare_digest(given, settings.metrics_token):
+        return
+    _admin_check(get_current_user(uow, creds))
+
+
+metrics_reader.permission = Permission.read_metrics  # type: ignore[attr-defined]
 
 
 class _DatabaseCollector:
@@ -35,7 +60,13 @@ class _DatabaseCollector:
         )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (the scrape token or an administrator's token)",
+    response_class=Response,
+    dependencies=[Depends(metrics_reader)],
+    responses=problem_responses(401, 403, s403="Only administrators read the metrics."),
+)
 def metrics(request: Request) -> Response:
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

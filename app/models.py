@@ -1,6 +1,7 @@
 """Import every table module so the metadata is complete (Alembic, tests)."""
 
 from app.auth import models as auth_models
+from app.core import audit as audit_models
 from app.core import changelog as changelog_models
 from app.core.db import metadata
 from app.forms import models as forms_models
@@ -11,6 +12,7 @@ from app.returns import models as returns_models
 from app.sync import models as sync_models
 
 __all__ = [
+    "audit_models",
     "auth_models",
     "changelog_models",
     "forms_models",

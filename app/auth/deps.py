@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.service import resolve_token
+from app.auth.permissions import Permission, may, roles_with
+from app.auth.service import note_token_use, resolve_token
 from app.core.deps import UowDep
 from app.core.errors import Forbidden, Unauthorized
 from app.core.principal import Principal
@@ -21,29 +22,27 @@ def get_current_user(
     """The caller, checked with the request's own session (no connection of its own)."""
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("Send Authorization: Bearer <token>.")
-    user = resolve_token(uow.reader, creds.credentials, uow.now)
+    user, last_used = resolve_token(uow.reader, creds.credentials, uow.now)
     uow.actor = user
+    note_token_use(uow, user, last_used)
     return user
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Principal]:
-    """A dependency that lets only the given roles through (403 otherwise)."""
+def authorize(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only callers whose role holds `permission` (401 without a
+    good token, 403 without the permission); the route's rule is readable from it."""
 
     def _check(user: CurrentUser) -> Principal:
-        if user.role not in roles:
-            raise Forbidden(f"This needs one of the roles {', '.join(roles)}; you are {user.role}.")
+        if not may(user.role, permission):
+            raise Forbidden(
+                f"This needs the permission {permission.value}, held by "
+                f"{', '.join(roles_with(permission))}; you are {user.role}."
+            )
         return user
 
+    _check.permission = permission  # type: ignore[attr-defined]
+    _check.__name__ = f"authorize_{permission.name}"
     return _check
-
-
-AdminUser = Annotated[Principal, Depends(require_roles("admin"))]
-
-
-def ensure_in_area(user: Principal, unit_path: str, what: str) -> None:
-    """403 when the thing lies outside the caller's area."""
-    if not user.covers(unit_path):
-        raise Forbidden(f"{what} lies outside your area ({user.unit_code}).")

@@ -1,13 +1,16 @@
 """Users, passwords and tokens."""
 
+import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.auth.models import ApiToken, Role, User
-from app.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from app.core.audit import AuditEvent, count_events, last_event_at, note_audit
+from app.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from app.core.principal import Principal
 from app.core.security import (
     burn_password_check,
@@ -64,30 +67,94 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    note_audit(session, "user.create", username, user_id=None, role=role, unit=unit_code)
     return user
 
 
-def issue_session_token(uow: UnitOfWork, username: str, password: str, minutes: int) -> str:
-    """Password flow: the same 401 for an unknown user and a wrong password. The password is
-    checked before the write begins (on SQLite the slow hash never holds the write lock)."""
+@dataclass(frozen=True)
+class LoginLimits:
+    """Growing delays after failed sign-ins: past `free_per_user` failures for one user (or
+    `free_per_address` from one address) within `window`, each further try waits
+    2**(failures - free) seconds after the last failure, up to `max_delay`."""
+
+    free_per_user: int = 5
+    free_per_address: int = 20
+    window: timedelta = timedelta(minutes=15)
+    max_delay: timedelta = timedelta(minutes=15)
+
+    def wait(self, failures: int, free: int, last: datetime | None, now: datetime) -> float:
+        """Seconds the caller must still wait (0: may try now)."""
+        if failures < free or last is None:
+            return 0.0
+        delay = min(2.0 ** (failures - free + 1), self.max_delay.total_seconds())
+        return max(0.0, (last - now).total_seconds() + delay)
+
+
+LIMITS = LoginLimits()
+
+
+def _login_wait(uow: UnitOfWork, username: str, limits: LoginLimits) -> float:
+    """How long this user and this address must wait before the next try (failures count
+    from the user's last successful sign-in, within the window)."""
+    since = uow.now - limits.window
+    last_ok = last_event_at(uow.reader, "login.success", username)
+    user_since = max(since, last_ok) if last_ok else since
+    n_user, last_user = count_events(uow.reader, "login.failed", since=user_since, target=username)
+    wait = limits.wait(n_user, limits.free_per_user, last_user, uow.now)
+    if uow.origin.address:
+        n_addr, last_addr = count_events(
+            uow.reader, "login.failed", since=since, address=uow.origin.address
+        )
+        wait = max(wait, limits.wait(n_addr, limits.free_per_address, last_addr, uow.now))
+    return wait
+
+
+def issue_session_token(
+    uow: UnitOfWork, username: str, password: str, minutes: int, limits: LoginLimits = LIMITS
+) -> str:
+    """Password flow: the same 401 for an unknown user and a wrong password, 429 with a growing
+    delay after repeated failures (per user and per address). Every try is in the audit trail.
+    The password is checked before the write begins (on SQLite the slow hash never holds the
+    write lock)."""
+    username = username[:64]
+    wait = _login_wait(uow, username, limits)
+    if wait > 0:
+        raise TooManyRequests(
+            "Too many failed sign-ins for this user or from this address; "
+            f"try again in {math.ceil(wait)} seconds.",
+            retry_after=math.ceil(wait),
+        )
     user = uow.reader.scalar(select(User).where(col(User.username) == username))
     if user is None:
         burn_password_check(password)
-        raise Unauthorized("Incorrect username or password.")
-    if not verify_password(password, user.password_hash) or not user.is_active:
+    if user is None or not verify_password(password, user.password_hash) or not user.is_active:
+        uow.audit_events.append(_login_failed(username, user))
         raise Unauthorized("Incorrect username or password.")
     token = new_token("emis_s_")
     session = uow.session
-    session.add(
-        ApiToken(
-            user_id=user.id,  # type: ignore[arg-type]
-            kind="session",
-            token_hash=token_hash(token),
-            expires_at=uow.now + timedelta(minutes=minutes),
-        )
+    row = ApiToken(
+        user_id=user.id,  # type: ignore[arg-type]
+        kind="session",
+        token_hash=token_hash(token),
+        expires_at=uow.now + timedelta(minutes=minutes),
+        last_used_at=uow.now,  # issued is used: the first call of the session writes nothing
     )
+    session.add(row)
     session.flush()
+    note_audit(session, "login.success", username, username=username, user_id=user.id, token=row.id)
     return token
+
+
+def _login_failed(username: str, user: User | None) -> AuditEvent:
+    reason = "unknown user" if user is None else "inactive" if not user.is_active else "password"
+    return AuditEvent(
+        "login.failed",
+        username,
+        {"reason": reason},
+        lasting=True,  # stored although the sign-in fails: the failure is the event
+        username=username,
+        user_id=user.id if user else None,
+    )
 
 
 def create_device_token(session: Session, username: str, label: str) -> tuple[ApiToken, str]:
@@ -99,6 +166,7 @@ def create_device_token(session: Session, username: str, label: str) -> tuple[Ap
     row = ApiToken(user_id=user.id, kind="device", label=label, token_hash=token_hash(token))  # type: ignore[arg-type]
     session.add(row)
     session.flush()
+    note_audit(session, "token.create", username, token=row.id, kind="device", label=label)
     return row, token
 
 
@@ -111,6 +179,7 @@ def revoke_token(session: Session, token_id: int) -> None:
     )
     if done.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound(f"No active token with id {token_id}.")
+    note_audit(session, "token.revoke", str(token_id), token=token_id)
 
 
 def list_tokens(session: Session, username: str | None = None) -> list[tuple[ApiToken, str]]:
@@ -122,14 +191,18 @@ def list_tokens(session: Session, username: str | None = None) -> list[tuple[Api
     return [(t, u) for t, u in session.execute(q).all()]
 
 
-def resolve_token(session: Session, token: str, now: datetime | None = None) -> Principal:
-    """Find the active user behind a bearer token, or raise 401."""
+def resolve_token(
+    session: Session, token: str, now: datetime | None = None
+) -> tuple[Principal, datetime | None]:
+    """Find the active user behind a bearer token (and when the token was last used), or raise
+    401. Revocation and expiry are checked on every call."""
     now = now or utcnow()
     row = session.execute(
         select(
             col(ApiToken.id),
             col(ApiToken.expires_at),
             col(ApiToken.revoked_at),
+            col(ApiToken.last_used_at),
             User,
             col(AdminUnit.code),
             col(AdminUnit.path),
@@ -140,14 +213,14 @@ def resolve_token(session: Session, token: str, now: datetime | None = None) -> 
     ).first()
     if row is None:
         raise Unauthorized()
-    token_id, expires_at, revoked_at, user, unit_code, unit_path = row
+    token_id, expires_at, revoked_at, last_used, user, unit_code, unit_path = row
     if (
         revoked_at is not None
         or (expires_at is not None and expires_at < now)
         or not user.is_active
     ):
         raise Unauthorized("The token has expired or was revoked.")
-    return Principal(
+    principal = Principal(
         user_id=user.id,  # type: ignore[arg-type]
         username=user.username,
         role=user.role,
@@ -156,3 +229,31 @@ def resolve_token(session: Session, token: str, now: datetime | None = None) -> 
         unit_path=unit_path,
         token_id=token_id,  # type: ignore[arg-type]
     )
+    return principal, last_used
+
+
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def note_token_use(uow: UnitOfWork, user: Principal, last_used: datetime | None) -> None:
+    """Keep when a token was last used, to the minute: in the request's own transaction when
+    it writes, else in a short one after it (so a read never holds the write lock for it); a
+    busy token costs one small write a minute."""
+    now = uow.now
+    if last_used is not None and now - last_used < LAST_USED_PRECISION:
+        return
+
+    def _touch(session: Session) -> None:
+        session.execute(
+            update(ApiToken)
+            .where(
+                col(ApiToken.id) == user.token_id,
+                or_(
+                    col(ApiToken.last_used_at).is_(None),
+                    col(ApiToken.last_used_at) < now - LAST_USED_PRECISION,
+                ),
+            )
+            .values(last_used_at=now)
+        )
+
+    uow.ride_along(_touch)

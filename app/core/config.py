@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         "push survives a power cut; NORMAL is faster and may lose the last commits.",
     )
     check_schema_on_start: bool = True
+    metrics_token: str = Field(
+        "",
+        description="A bearer token that may read /metrics only (for Prometheus); empty means "
+        "only administrators' tokens may.",
+    )
 
     @property
     def effective_database_url(self) -> str:

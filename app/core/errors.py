@@ -78,6 +78,15 @@ class PayloadTooLarge(AppError):
     title = "Payload too large"
 
 
+class TooManyRequests(AppError):
+    status = 429
+    type = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
 class ServiceUnavailable(AppError):
     status = 503
     type = "unavailable"

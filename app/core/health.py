@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from app.core.deps import PUBLIC
 from app.core.errors import problem
 from app.core.migrate import schema_problem
 from app.core.problem_docs import problem_responses
@@ -27,6 +28,7 @@ class ReadyStatus(BaseModel):
 
 @router.get(
     "/health",
+    dependencies=[PUBLIC],
     response_model=HealthStatus,
     summary="Liveness: the process answers; touches nothing",
 )
@@ -36,6 +38,7 @@ def health() -> HealthStatus:
 
 @router.get(
     "/ready",
+    dependencies=[PUBLIC],
     response_model=ReadyStatus,
     summary="Readiness: the database answers and its schema is at the latest migration",
     responses=problem_responses(

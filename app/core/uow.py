@@ -15,7 +15,6 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.audit import AuditEvent, Origin, write_audit
 from app.core.changelog import Change, write_changes
 from app.core.db import expect_rollback, is_sqlite, make_sessionmaker
 from app.core.derived import forget, run_keepers
@@ -37,16 +37,6 @@ commit_listeners: list[Callable[["UnitOfWork"], None]] = []
 
 # SQLSTATEs after which PostgreSQL asks for the whole transaction to be run again.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
-
-
-@dataclass(frozen=True)
-class AuditEvent:
-    """Something a person did that the audit trail must keep (who is the unit of work's actor)."""
-
-    action: str
-    target: str
-    detail: dict[str, Any] = field(default_factory=dict)
-    at: datetime = field(default_factory=utcnow)
 
 
 class Database:
@@ -73,14 +63,21 @@ class UnitOfWork:
     """One use case's work against the database; see the module's docstring."""
 
     def __init__(
-        self, db: Database, *, actor: Principal | None = None, now: datetime | None = None
+        self,
+        db: Database,
+        *,
+        actor: Principal | None = None,
+        now: datetime | None = None,
+        origin: Origin | None = None,
     ) -> None:
         self.db = db
         self.actor = actor
+        self.origin = origin or Origin(via="cli")
         self.now = now or utcnow()
         self.changes: list[Change] = []
         self.audit_events: list[AuditEvent] = []
         self.jobs: list[Callable[[], None]] = []
+        self.riders: list[Callable[[Session], None]] = []
         self.commits = 0
         self._read: Session | None = None
         self._write: Session | None = None
@@ -94,6 +91,7 @@ class UnitOfWork:
         session = factory()
         # Services note changes through the session (changelog.note_changes); they land here.
         session.info["pending_changes"] = self.changes
+        session.info["audit_events"] = self.audit_events
         session.info["uow"] = self
         return session
 
@@ -138,13 +136,20 @@ class UnitOfWork:
         """Changes devices must learn of; written last, at the commit."""
         self.changes.extend(changes)
 
-    def audit(self, action: str, target: str, **detail: Any) -> None:
-        """An audit event, stored with the commit (the security work gives it its table)."""
-        self.audit_events.append(AuditEvent(action, target, detail))
+    def audit(self, action: str, target: str, *, lasting: bool = False, **detail: Any) -> None:
+        """An audit event, stored with the commit; a `lasting` one is stored even when the
+        use case fails (a refused sign-in)."""
+        self.audit_events.append(AuditEvent(action, target[:200], detail, lasting=lasting))
 
     def after_commit(self, job: Callable[[], None]) -> None:
         """Run `job` once the work is durable (never if it rolls back)."""
         self.jobs.append(job)
+
+    def ride_along(self, write: Callable[[Session], None]) -> None:
+        """A small bookkeeping write (a token's last use): it rides in this work's transaction
+        when the work writes, and runs in a short transaction of its own after the work when
+        it only read; never when the work fails."""
+        self.riders.append(write)
 
     # ------------------------------------------------------------ the one commit
 
@@ -152,17 +157,20 @@ class UnitOfWork:
         """Make the work durable: changes last, then the commit, then the after-commit jobs.
         With nothing written it only ends the transaction."""
         session = self._write
+        riders, self.riders = self.riders, []
         if session is None or not self.wrote:
             # Nothing to make durable: the transaction ends when the unit of work closes
             # (closing keeps loaded objects usable; a rollback would expire them).
+            for write in riders:
+                self.jobs.append(lambda write=write: self._ride_alone(write))  # type: ignore[misc]
             self._run_jobs()
             return
+        for write in riders:
+            write(session)
         session.flush()
         run_keepers(session)  # derived figures follow the writes, in the same transaction
-        if self.audit_events:
-            for event in self.audit_events:
-                log.info("audit", extra={"action": event.action, "target": event.target})
-            self.audit_events.clear()
+        self._write_audit(session, self.audit_events)
+        self.audit_events.clear()
         write_changes(session, self.changes)
         self.changes.clear()
         session.commit()
@@ -171,11 +179,38 @@ class UnitOfWork:
             listener(self)
         self._run_jobs()
 
+    def _write_audit(self, session: Session, events: list[AuditEvent]) -> None:
+        actor = self.actor
+        write_audit(
+            session,
+            events,
+            origin=self.origin,
+            user_id=actor.user_id if actor else None,
+            username=actor.username if actor else "",
+            token_id=actor.token_id if actor else None,
+        )
+
+    def keep_lasting_events(self) -> None:
+        """After a failed use case: store the events that must outlive it (a refused sign-in)
+        in a transaction of their own."""
+        lasting = [e for e in self.audit_events if e.lasting]
+        self.rollback()
+        if not lasting:
+            return
+        session = self.session
+        self._write_audit(session, lasting)
+        session.commit()
+
+    def _ride_alone(self, write: Callable[[Session], None]) -> None:
+        with unit_of_work(self.db, now=self.now, origin=self.origin) as alone:
+            write(alone.session)
+
     def rollback(self) -> None:
         """Undo everything not yet committed, on purpose."""
         self.changes.clear()
         self.audit_events.clear()
         self.jobs.clear()
+        self.riders.clear()
         for s in (self._write, self._read):
             if s is not None:
                 forget(s)
@@ -229,15 +264,23 @@ class UnitOfWork:
 
 @contextmanager
 def unit_of_work(
-    db: Database, actor: Principal | None = None, now: datetime | None = None
+    db: Database,
+    actor: Principal | None = None,
+    now: datetime | None = None,
+    origin: Origin | None = None,
 ) -> Iterator[UnitOfWork]:
     """A unit of work that commits when the block ends normally and rolls back on an error
-    (CLI commands, demo batches, the HTTP dependency)."""
-    uow = UnitOfWork(db, actor=actor, now=now)
+    (CLI commands, demo batches, the HTTP dependency); events that must outlive a failure are
+    stored all the same."""
+    uow = UnitOfWork(db, actor=actor, now=now, origin=origin)
     try:
         yield uow
     except BaseException:
-        uow.rollback()
+        try:
+            uow.keep_lasting_events()
+        except Exception:
+            log.exception("lasting audit events could not be stored")
+            uow.rollback()
         uow.close()
         raise
     try:

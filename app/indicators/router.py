@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from app.auth.deps import CurrentUser
 from app.core.bounds import YEAR_MAX, YEAR_MIN
-from app.core.deps import SessionDep
+from app.core.deps import PUBLIC, SessionDep
 from app.core.errors import InvalidInput
 from app.core.lang import Lang
 from app.core.problem_docs import problem_responses
 from app.indicators import service
 from app.indicators.definitions import definitions, localized
+from app.indicators.permissions import FigureReader
 from app.indicators.schemas import AggregatePage, DefinitionList, IndicatorPage
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
@@ -144,7 +144,7 @@ def _json(request: Request, answer: service.Answer) -> Response:
 def get_indicators(
     request: Request,
     session: SessionDep,
-    user: CurrentUser,
+    user: FigureReader,
     lang: Lang,
     year: Annotated[
         int,
@@ -247,6 +247,7 @@ def get_indicators(
 @router.get(
     "/indicators/definitions",
     response_model=DefinitionList,
+    dependencies=[PUBLIC],
     summary="Every indicator: name, formula, the data it needs, how to read it (EN/FR)",
 )
 def get_definitions(lang: Lang) -> Any:
@@ -268,7 +269,7 @@ def get_definitions(lang: Lang) -> Any:
 def get_aggregates(
     request: Request,
     session: SessionDep,
-    user: CurrentUser,
+    user: FigureReader,
     year: Annotated[int, Query(ge=YEAR_MIN, le=YEAR_MAX, examples=[2025])],
     element: Annotated[str, Query(max_length=64, examples=["enrolment"])],
     level: Annotated[str, Query(max_length=40, examples=["1"])] = "0",

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.auth.deps import AdminUser, CurrentUser
 from app.core.bounds import PathYear, QueryYear
 from app.core.deps import SessionDep, WriteSessionDep
 from app.core.problem_docs import AREA_FILTERED_LIST, problem_responses
 from app.registry import service
+from app.registry.permissions import ReferenceReader, RegistryManager, SchoolReader
 from app.registry.schemas import (
     AdminUnitPublic,
     AdminUnitUpsert,
@@ -41,7 +41,7 @@ ADMINS_ONLY = problem_responses(403, s403="Only administrators may change refere
 )
 def list_admin_units(
     session: SessionDep,
-    _user: CurrentUser,
+    _user: ReferenceReader,
     under: Annotated[
         str | None, Query(description="Only this unit and everything below it.", examples=["HT-NO"])
     ] = None,
@@ -61,7 +61,7 @@ def list_admin_units(
     summary="One admin unit (reference data, readable by every signed-in user)",
     responses=problem_responses(404, s404="No admin unit has this code."),
 )
-def get_admin_unit(code: str, session: SessionDep, _user: CurrentUser) -> AdminUnitPublic:
+def get_admin_unit(code: str, session: SessionDep, _user: ReferenceReader) -> AdminUnitPublic:
     return service.get_unit(session, code)
 
 
@@ -72,7 +72,7 @@ def get_admin_unit(code: str, session: SessionDep, _user: CurrentUser) -> AdminU
     responses=ADMINS_ONLY,
 )
 def put_admin_unit(
-    code: str, body: AdminUnitUpsert, _admin: AdminUser, session: WriteSessionDep
+    code: str, body: AdminUnitUpsert, _admin: RegistryManager, session: WriteSessionDep
 ) -> AdminUnitPublic:
     service.upsert_units(session, [{"code": code, **body.model_dump()}])
     return service.get_unit(session, code)
@@ -86,7 +86,7 @@ def put_admin_unit(
 )
 def list_schools(
     session: SessionDep,
-    user: CurrentUser,
+    user: SchoolReader,
     unit: Annotated[str | None, Query(description="Only schools in this unit and below.")] = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
     cursor: Cursor = None,
@@ -104,7 +104,7 @@ def list_schools(
         403, 404, s403="The school lies outside your area.", s404="No school has this code."
     ),
 )
-def get_school(code: str, session: SessionDep, user: CurrentUser) -> SchoolPublic:
+def get_school(code: str, session: SessionDep, user: SchoolReader) -> SchoolPublic:
     return service.get_school(session, user, code)
 
 
@@ -115,7 +115,7 @@ def get_school(code: str, session: SessionDep, user: CurrentUser) -> SchoolPubli
     responses=ADMINS_ONLY,
 )
 def put_school(
-    code: str, body: SchoolUpsert, admin: AdminUser, session: WriteSessionDep
+    code: str, body: SchoolUpsert, admin: RegistryManager, session: WriteSessionDep
 ) -> SchoolPublic:
     service.require_unit(session, body.unit)
     service.upsert_schools(session, [{"code": code, **body.model_dump(mode="json")}])
@@ -136,7 +136,7 @@ def put_school(
         ),
     },
 )
-def delete_school(code: str, _admin: AdminUser, session: WriteSessionDep) -> Response:
+def delete_school(code: str, _admin: RegistryManager, session: WriteSessionDep) -> Response:
     service.delete_school(session, code)
     return Response(status_code=204)
 
@@ -146,7 +146,7 @@ def delete_school(code: str, _admin: AdminUser, session: WriteSessionDep) -> Res
     response_model=list[SchoolYearPublic],
     summary="School years and census windows",
 )
-def list_school_years(session: SessionDep, _user: CurrentUser) -> list[SchoolYearPublic]:
+def list_school_years(session: SessionDep, _user: ReferenceReader) -> list[SchoolYearPublic]:
     return service.list_years(session)
 
 
@@ -156,7 +156,9 @@ def list_school_years(session: SessionDep, _user: CurrentUser) -> list[SchoolYea
     summary="One school year",
     responses=problem_responses(404, s404="No such school year."),
 )
-def get_school_year(year: PathYear, session: SessionDep, _user: CurrentUser) -> SchoolYearPublic:
+def get_school_year(
+    year: PathYear, session: SessionDep, _user: ReferenceReader
+) -> SchoolYearPublic:
     return service.get_year(session, year)
 
 
@@ -167,7 +169,7 @@ def get_school_year(year: PathYear, session: SessionDep, _user: CurrentUser) -> 
     responses=ADMINS_ONLY,
 )
 def put_school_year(
-    year: PathYear, body: SchoolYearBase, _admin: AdminUser, session: WriteSessionDep
+    year: PathYear, body: SchoolYearBase, _admin: RegistryManager, session: WriteSessionDep
 ) -> SchoolYearPublic:
     service.upsert_years(session, [{"year": year, **body.model_dump()}])
     return service.get_year(session, year)
@@ -178,7 +180,9 @@ def put_school_year(
     response_model=list[EducationLevelPublic],
     summary="The education structure: levels, grades, entrance age, duration",
 )
-def list_education_levels(session: SessionDep, _user: CurrentUser) -> list[EducationLevelPublic]:
+def list_education_levels(
+    session: SessionDep, _user: ReferenceReader
+) -> list[EducationLevelPublic]:
     return service.list_levels(session)
 
 
@@ -189,7 +193,7 @@ def list_education_levels(session: SessionDep, _user: CurrentUser) -> list[Educa
     responses=ADMINS_ONLY,
 )
 def put_education_level(
-    code: str, body: EducationLevelBase, _admin: AdminUser, session: WriteSessionDep
+    code: str, body: EducationLevelBase, _admin: RegistryManager, session: WriteSessionDep
 ) -> list[EducationLevelPublic]:
     service.upsert_levels(session, [{"code": code, **body.model_dump()}])
     return service.list_levels(session)
@@ -208,7 +212,7 @@ def put_education_level(
 )
 def get_population(
     session: SessionDep,
-    user: CurrentUser,
+    user: SchoolReader,
     unit: Annotated[str, Query(examples=["HT-NO"])],
     year: QueryYear,
 ) -> PopulationPublic:
@@ -224,7 +228,7 @@ def get_population(
     responses=ADMINS_ONLY,
 )
 def put_population(
-    body: PopulationUpsert, _admin: AdminUser, session: WriteSessionDep
+    body: PopulationUpsert, _admin: RegistryManager, session: WriteSessionDep
 ) -> PopulationCounts:
     counts = service.upsert_population(session, [r.model_dump() for r in body.rows])
     return PopulationCounts(

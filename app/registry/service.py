@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.core.audit import note_audit
 from app.core.changelog import Change, note_changes
 from app.core.db import table_of
 from app.core.derived import bump_reference_version, mark
@@ -174,13 +175,19 @@ def upsert_units(
                 )
                 continue
             parent_id = parent.id if parent else None
-            if (unit.name, unit.level_name, unit.parent_id) == (
-                r["name"],
-                r["level_name"],
-                parent_id,
-            ):
+            changed = [
+                f
+                for f, old, new in (
+                    ("name", unit.name, r["name"]),
+                    ("level_name", unit.level_name, r["level_name"]),
+                    ("parent", unit.parent_id, parent_id),
+                )
+                if old != new
+            ]
+            if not changed:
                 counts.unchanged += 1
                 continue
+            note_audit(session, "admin_unit.update", unit.code, fields=changed)
             if unit.parent_id != parent_id:
                 if parent is not None and parent.path.startswith(unit.path):
                     raise InvalidInput(f"Moving {unit.code!r} under {parent.code!r} makes a cycle.")
@@ -214,6 +221,7 @@ def upsert_units(
             for row in new_rows:
                 existing[row["code"]] = AdminUnit(**row)
                 counts.created += 1
+                note_audit(session, "admin_unit.create", row["code"], id=row["id"])
                 counts.changes.append(Change("admin_unit", row["code"], "upsert", row["path"]))
         done.update(r["code"] for r in ready)
         pending = [r for r in pending if r["code"] not in done]
@@ -331,9 +339,14 @@ def upsert_schools(
         if old is None:
             inserts.append({"code": r["code"], **values})
             counts.created += 1
+            note_audit(session, "school.create", r["code"], unit=r["unit"])
         elif tuple(old[1:]) != tuple(values[f] for f in _SCHOOL_FIELDS):
             updates.append({"b_id": old[0], **values})
             counts.updated += 1
+            changed = [
+                f for f, was in zip(_SCHOOL_FIELDS, old[1:], strict=True) if was != values[f]
+            ]
+            note_audit(session, "school.update", r["code"], id=old[0], fields=changed)
             if old[2] != unit_id:
                 # Moved to another unit: it leaves the old area (with its returns) and arrives
                 # in the new one, with them.
@@ -460,6 +473,7 @@ def delete_school(session: Session, code: str) -> None:
         raise Conflict(f"School {code!r} has returns; set its status to closed instead.") from exc
     session.expunge(school)
     note_changes(session, [Change("school", code, "delete", unit.path)])
+    note_audit(session, "school.delete", code, id=school.id)
 
 
 # ---------------------------------------------------------------- school years, structure
@@ -500,10 +514,12 @@ def upsert_years(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCoun
             given: dict[str, Any] = {k: r.get(k) for k in keys}
             session.add(SchoolYear(year=r["year"], **given))
             counts.created += 1
-        elif any(getattr(y, k) != r.get(k) for k in keys):
+            note_audit(session, "school_year.create", str(r["year"]))
+        elif changed := [k for k in keys if getattr(y, k) != r.get(k)]:
             for k in keys:
                 setattr(y, k, r.get(k))
             counts.updated += 1
+            note_audit(session, "school_year.update", str(r["year"]), fields=changed)
         else:
             counts.unchanged += 1
             continue
@@ -539,10 +555,12 @@ def upsert_levels(session: Session, rows: Sequence[dict[str, Any]]) -> UpsertCou
         if lv is None:
             session.add(EducationLevel(code=r["code"], **{k: r[k] for k in keys}))
             counts.created += 1
-        elif any(getattr(lv, k) != r[k] for k in keys):
+            note_audit(session, "education_level.create", str(r["code"]))
+        elif changed := [k for k in keys if getattr(lv, k) != r[k]]:
             for k in keys:
                 setattr(lv, k, r[k])
             counts.updated += 1
+            note_audit(session, "education_level.update", str(r["code"]), fields=changed)
         else:
             counts.unchanged += 1
     session.flush()
@@ -596,6 +614,20 @@ def upsert_population(session: Session, rows: Sequence[dict[str, Any]]) -> Upser
             counts.unchanged += 1
     if inserts or updates:
         bump_reference_version(session)
+        code_of = {i: c for c, i in units.items()}
+        touched: dict[tuple[int, int], list[int]] = {}
+        for row in inserts:
+            touched.setdefault((row["admin_unit_id"], row["year"]), [0, 0])[0] += 1
+        for row in updates:
+            touched.setdefault((row["b_u"], row["b_y"]), [0, 0])[1] += 1
+        for (uid, year), (created, updated) in sorted(touched.items()):
+            note_audit(
+                session,
+                "population.set",
+                f"{code_of[uid]}/{year}",
+                created=created,
+                updated=updated,
+            )
     for i in range(0, len(inserts), 5000):
         session.execute(insert(Population), inserts[i : i + 5000])
     if updates:

@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.auth.deps import CurrentUser
 from app.core.bounds import YEAR_MAX, YEAR_MIN, PathYear
 from app.core.deps import SessionDep
 from app.core.lang import Lang
 from app.core.problem_docs import AREA_FILTERED_LIST, problem_responses
 from app.returns import service
+from app.returns.permissions import ReturnReader
 from app.returns.schemas import HistoryPublic, ReturnPage, ReturnPublic
 
 router = APIRouter(prefix="/api/v1/returns", tags=["returns"])
@@ -29,7 +29,7 @@ ONE_RETURN = problem_responses(
 )
 def list_returns(
     session: SessionDep,
-    user: CurrentUser,
+    user: ReturnReader,
     form: Annotated[str | None, Query(examples=["annual_school_census"])] = None,
     year: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX, examples=[2025])] = None,
     unit: Annotated[str | None, Query(description="Only schools in this unit and below.")] = None,
@@ -51,7 +51,7 @@ def list_returns(
     responses=ONE_RETURN,
 )
 def get_return(
-    form: str, year: PathYear, school: str, session: SessionDep, user: CurrentUser, lang: Lang
+    form: str, year: PathYear, school: str, session: SessionDep, user: ReturnReader, lang: Lang
 ) -> ReturnPublic:
     return service.get_return(session, user, form, year, school, lang)
 
@@ -63,6 +63,6 @@ def get_return(
     responses=ONE_RETURN,
 )
 def get_history(
-    form: str, year: PathYear, school: str, session: SessionDep, user: CurrentUser, lang: Lang
+    form: str, year: PathYear, school: str, session: SessionDep, user: ReturnReader, lang: Lang
 ) -> HistoryPublic:
     return service.get_history(session, user, form, year, school, lang)

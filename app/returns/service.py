@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.auth.models import User
+from app.core.audit import note_audit
 from app.core.derived import mark
 from app.core.errors import NotFound
 from app.core.paging import decode_cursor, encode_cursor
@@ -288,6 +289,7 @@ class NewRevision:
     device_id: str | None
     captured_at: datetime | None
     now: datetime
+    school_code: str = ""  # for the audit trail, which names returns as the API does
 
 
 def apply_revision(session: Session, rev: NewRevision) -> int | None:
@@ -355,6 +357,18 @@ def apply_revisions(session: Session, revs: list[NewRevision]) -> list[int | Non
         for i in done:
             seen[(return_ids[i], numbers[i])] = revs[i].values  # type: ignore[index]
         mark(session, "return", [return_ids[i] for i in done])  # type: ignore[misc]
+        for i in done:
+            rev = revs[i]
+            note_audit(
+                session,
+                "return.revise",
+                f"{rev.form}/{rev.year}/{rev.school_code or rev.school_id}",
+                id=return_ids[i],
+                revision=numbers[i],
+                push_id=rev.push_id,
+                status=rev.status.value,
+                cells=len(rev.values),
+            )
         session.execute(
             insert(ReturnRevision),
             # Both are set together for every revision in `done`.
@@ -401,6 +415,15 @@ def change_status(
         .values(status=to.value, updated_at=at, updated_by=by)
     )
     mark(session, "return", [return_id])
+    note_audit(
+        session,
+        "return.status",
+        str(return_id),
+        id=return_id,
+        revision=row[1],
+        before=before.value,
+        after=to.value,
+    )
     session.execute(
         insert(ReturnStatusChange).values(
             return_id=return_id,

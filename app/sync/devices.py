@@ -7,20 +7,41 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.core.errors import Forbidden
 from app.core.types import utcnow
 from app.sync.models import Device
 
 
-def touch_device(session: Session, device_id: str, user_id: int, now: datetime, push: bool) -> None:
-    """Note that a device pushed (or pulled) now, for this user."""
-    column = "last_push_at" if push else "last_pull_at"
+def _taken(device_id: str) -> Forbidden:
+    return Forbidden(
+        f"The device id {device_id!r} belongs to another user; each person pushes from a device "
+        "id of their own (the sync client makes one per installation).",
+        [{"code": "DEVICE_OF_ANOTHER_USER", "path": "body.device_id", "message": device_id}],
+    )
+
+
+def check_device(session: Session, device_id: str, user_id: int) -> None:
+    """403 when the device is already registered to another user (a device belongs to the
+    user who first pushed from it; a push never hands it over)."""
+    owner = session.scalar(select(col(Device.user_id)).where(col(Device.device_id) == device_id))
+    if owner is not None and owner != user_id:
+        raise _taken(device_id)
+
+
+def touch_device(session: Session, device_id: str, user_id: int, now: datetime) -> None:
+    """Note that the user's device pushed now; the first push registers it to the user. A
+    device registered to someone else is refused (403), even when two first pushes race."""
     dialect = session.get_bind().dialect.name
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Device)
-    session.execute(
-        ins.values(device_id=device_id, user_id=user_id, **{column: now}).on_conflict_do_update(
-            index_elements=["device_id"], set_={"user_id": user_id, column: now}
+    done = session.execute(
+        ins.values(device_id=device_id, user_id=user_id, last_push_at=now).on_conflict_do_update(
+            index_elements=["device_id"],
+            set_={"last_push_at": now},
+            where=col(Device.user_id) == user_id,
         )
     )
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        raise _taken(device_id)
 
 
 def oldest_device_sync(session: Session) -> float | None:

@@ -43,7 +43,7 @@ from app.returns.service import (
     returns_public,
 )
 from app.sync import metrics
-from app.sync.devices import touch_device
+from app.sync.devices import check_device, touch_device
 from app.sync.messages import push_message
 from app.sync.schemas import PushItem, PushResult
 
@@ -162,6 +162,8 @@ def _prepare_batch(
     enforce_window: bool,
 ) -> _Batch:
     session = uow.reader
+    check_device(session, device_id, user.user_id)
+    uow.origin.device = device_id
     results: list[PushResult | None] = [None] * len(raw_items)
     items: list[tuple[int, PushItem]] = []
     for n, raw in enumerate(raw_items):
@@ -304,6 +306,7 @@ def _prepare(
         device_id=batch.device_id,
         captured_at=item.captured_at,
         now=batch.now,
+        school_code=item.school,
     )
     return _Pending(item, rev, key, unit_path)
 
@@ -383,7 +386,7 @@ def _apply_batch(session: Session, batch: _Batch) -> list[PushResult]:
         for n, key in conflicted.items():
             results[n].current = current.get(key)  # type: ignore[union-attr]
     note_changes(session, run.changes)
-    touch_device(session, batch.device_id, batch.user.user_id, batch.now, push=True)
+    touch_device(session, batch.device_id, batch.user.user_id, batch.now)
     return [r for r in results if r is not None]
 
 

@@ -21,9 +21,21 @@ def sample(text: str, name: str) -> float | None:
 
 
 def scrape(demo) -> str:
-    resp = demo.client.get("/metrics")
+    resp = demo.client.get("/metrics", headers=demo.auth("admin"))
     assert resp.status_code == 200
     return resp.text
+
+
+def test_metrics_need_an_administrator_or_the_scrape_token(demo, monkeypatch):
+    assert demo.client.get("/metrics").status_code == 401
+    assert demo.client.get("/metrics", headers=demo.auth("clerk")).status_code == 403
+    assert demo.client.get("/metrics", headers=demo.auth("analyst")).status_code == 403
+    settings = demo.client.app.state.settings
+    monkeypatch.setattr(settings, "metrics_token", "scrape-" + "x" * 40)
+    scraper = {"Authorization": "Bearer scrape-" + "x" * 40}
+    assert demo.client.get("/metrics", headers=scraper).status_code == 200
+    wrong = {"Authorization": "Bearer scrape-" + "y" * 40}
+    assert demo.client.get("/metrics", headers=wrong).status_code == 401
 
 
 def test_metrics_follow_pushes(demo):
