@@ -11,7 +11,7 @@ from app.cli.registry import registry_app
 from app.cli.returns import returns_app
 from app.cli.serve import serve
 from app.cli.sync import sync_app
-from app.cli.users import token_app, user_app
+from app.cli.users import audit, token_app, user_app
 
 app = typer.Typer(
     help="EMIS census server: serve, migrate, import, manage users.", no_args_is_help=True
@@ -26,6 +26,7 @@ app.add_typer(indicators_app, name="indicators")
 app.add_typer(returns_app, name="returns")
 app.command()(serve)
 app.command()(demo)
+app.command()(audit)
 
 
 def main() -> None:

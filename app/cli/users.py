@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.cli.common import command_session, console, out
+from app.cli.common import command_session, console, fail, out
 
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 token_app = typer.Typer(help="Device tokens.", no_args_is_help=True)
@@ -71,7 +71,7 @@ def token_list(
     """List tokens (never the tokens themselves)."""
     from app.auth.service import list_tokens
 
-    table = Table("id", "user", "kind", "label", "created", "expires", "revoked")
+    table = Table("id", "user", "kind", "label", "created", "last used", "expires", "revoked")
     with command_session() as session:
         for t, name in list_tokens(session, user):
             table.add_row(
@@ -80,7 +80,55 @@ def token_list(
                 t.kind,
                 t.label,
                 f"{t.created_at:%Y-%m-%d %H:%M}",
+                f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
                 f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "-",
                 f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "-",
+            )
+    out.print(table)
+
+
+def audit(
+    user: Annotated[str | None, typer.Option(help="Only this user's events.")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(help="An action (login.failed), or a family ending in a dot (login.)."),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="A target (DM-000001), or a prefix ending in *.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="From this time (RFC 3339 or YYYY-MM-DD, UTC).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="How many, newest first.")] = 50,
+) -> None:
+    """Show the audit trail: who did what, when, from where (newest first)."""
+    from datetime import UTC, datetime
+
+    from app.core.audit import AuditFilter, list_events
+
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            fail(
+                f"--since {since!r} is not a date or time.",
+                "Write e.g. 2026-03-01 or 2026-03-01T08:00+00:00.",
+            )
+        assert start is not None
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    flt = AuditFilter(username=user, action=action, target=target, since=start)
+    table = Table("at (UTC)", "user", "action", "target", "address", "device", "detail")
+    with command_session() as session:
+        for e in list_events(session, flt, before_id=None, limit=limit):
+            detail = ", ".join(f"{k}={v}" for k, v in (e.detail or {}).items())
+            table.add_row(
+                f"{e.at:%Y-%m-%d %H:%M:%S}",
+                e.username,
+                e.action,
+                e.target,
+                e.address,
+                e.device,
+                detail,
             )
     out.print(table)

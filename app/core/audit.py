@@ -8,6 +8,7 @@ the trail never shows work that did not happen and never misses work that did. E
 Events say what changed (ids and the names of changed fields), never whole payloads: the trail
 must not become a second copy of the census or of anyone's password."""
 
+import getpass
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,15 @@ class Origin:
     address: str = ""
     device: str = ""
     via: str = "api"  # api | cli | demo
+
+    def operator(self) -> str:
+        """Who acted when no user signed in: the system account running a command."""
+        if self.via == "api":
+            return ""
+        try:
+            return f"{self.via}:{getpass.getuser()}"
+        except Exception:  # no login name in some containers
+            return self.via
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,7 @@ class UnitOfWork:
             events,
             origin=self.origin,
             user_id=actor.user_id if actor else None,
-            username=actor.username if actor else "",
+            username=actor.username if actor else self.origin.operator(),
             token_id=actor.token_id if actor else None,
         )
 

@@ -125,7 +125,7 @@ def test_a_read_route_commits_nothing(demo, commits):
 # ---------------------------------------------------------------- the CLI
 
 runner = CliRunner()
-CLI_READS = {"db current", "token list", "indicators check"}
+CLI_READS = {"db current", "token list", "indicators check", "audit"}
 # Not use cases of the app's data: Alembic runs its own transactions; serve runs the server.
 CLI_OTHERS = {"db upgrade", "serve"}
 # One unit of work per batch of 200 rows, each through the push use case (whose commit is

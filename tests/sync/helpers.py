@@ -47,9 +47,12 @@ def push(
     demo: Any,
     items: list[dict[str, Any]],
     user: str = "clerk",
-    device: str = "laptop-1",
+    device: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Any:
+    """Push as `user`, from their own laptop unless `device` says which (a device belongs to
+    the user who first pushed from it)."""
+    device = device or f"laptop-{user}"
     h = {**demo.auth(user), **(headers or {})}
     return demo.client.post(
         "/api/v1/sync/push", json={"device_id": device, "items": items}, headers=h

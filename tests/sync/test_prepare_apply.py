@@ -16,7 +16,7 @@ from tests.sync.helpers import clerk_schools, item
 def _prepare(demo, items):
     token = demo.token("clerk")
     with unit_of_work(demo.db) as uow:
-        principal = resolve_token(uow.reader, token)
+        principal, _ = resolve_token(uow.reader, token)
         return _prepare_batch(uow, principal, "laptop-1", items, FormCache(), "en", True)
 
 
