@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import Field, SQLModel, col
 
+from app.core.audit import note_audit
 from app.core.db import table_of
 from app.core.types import PathType, UTCDateTime, utcnow
 
@@ -188,6 +189,7 @@ def compact(session: Session, up_to: int) -> int:
         delete(SyncChange).where(col(SyncChange.seq) <= up_to, or_(replaced, deleted_for_good))
     ).rowcount  # type: ignore[attr-defined]
     _set_meta(session, HORIZON_KEY, str(up_to))
+    note_audit(session, "changelog.compact", str(up_to), removed=int(removed or 0))
     return int(removed or 0)
 
 

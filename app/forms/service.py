@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.core.audit import note_audit
 from app.core.changelog import Change, note_changes
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.forms.checking import (
@@ -51,6 +52,7 @@ def store_definition(session: Session, defn: FormDefinition) -> tuple[FormVersio
     session.add(row)
     session.flush()
     note_changes(session, [Change("form", f"{defn.code}/{defn.version}")])
+    note_audit(session, "form.load", f"{defn.code}/{defn.version}", hash=digest[:16])
     return row, True
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.core.audit import note_audit
 from app.core.db import table_of
 from app.core.derived import Dirty, register
 from app.forms.checking import CompiledForm
@@ -515,6 +516,7 @@ def rebuild(session: Session, progress: Any = None) -> int:
     one_year.write(session, IndicatorTotal, docs=True)
     flows.write(session, FlowTotal)
     _store_placements(session, placements, [])
+    note_audit(session, "indicators.rebuild", "*", returns=len(placements))
     return len(placements)
 
 

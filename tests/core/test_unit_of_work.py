@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import typer
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from app.cli import app as cli
@@ -107,10 +107,20 @@ def test_each_write_route_commits_exactly_once(demo, commits, case):
     if case == ("delete", "/api/v1/schools/{code}"):
         HTTP_CASES[("put", "/api/v1/schools/{code}")](demo, h)
     call = HTTP_CASES[case]
+    audited = _audit_count(demo.url)
     commits.clear()
     resp = call(demo, h)
     assert resp.status_code < 300, resp.text
     assert len(commits) == 1, f"{case} committed {len(commits)} times"
+    assert _audit_count(demo.url) > audited, f"{case} left no audit event"
+
+
+def _audit_count(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        value = conn.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
+    engine.dispose()
+    return int(value)
 
 
 def test_a_read_route_commits_nothing(demo, commits):
@@ -229,10 +239,12 @@ def test_each_cli_command_that_writes_commits_exactly_once(demo, emis, commits, 
     if name == "token revoke":
         assert emis(["token", "create", "--user", "clerk", "--label", "x"]).exit_code == 0
     args, stdin = CLI_CASES[name](tmp_path, demo.url)
+    audited = _audit_count(demo.url)
     commits.clear()
     result = emis(args, stdin)
     assert result.exit_code == 0, result.output
     assert len(commits) == 1, f"emis {name} committed {len(commits)} times"
+    assert _audit_count(demo.url) > audited, f"emis {name} left no audit event"
 
 
 @pytest.mark.parametrize("name", sorted(CLI_READS))
