@@ -30,6 +30,7 @@ from app.indicators.router import router as indicators_router
 from app.metrics import router as metrics_router
 from app.registry.router import router as registry_router
 from app.returns.router import router as returns_router
+from app.review.router import router as review_router
 from app.sync.router import router as sync_router
 
 DESCRIPTION = """
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(forms_router)
     app.include_router(sync_router)
     app.include_router(returns_router)
+    app.include_router(review_router)
     app.include_router(indicators_router)
     app.include_router(metrics_router)
     _install_openapi(app)

@@ -9,6 +9,7 @@ from app.indicators import keep as indicators_keeper  # registers the keeper of 
 from app.indicators import models as indicators_models
 from app.registry import models as registry_models
 from app.returns import models as returns_models
+from app.review import models as review_models
 from app.sync import models as sync_models
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "metadata",
     "registry_models",
     "returns_models",
+    "review_models",
     "sync_models",
 ]

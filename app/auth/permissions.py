@@ -13,6 +13,8 @@ the feature's service against the caller's unit: outside it 403, unknown inside 
 | figures:read (aggregates and indicators of the area) | ✓ | ✓ | ✓ | ✓ |
 | sync:pull (a device's copy of the area) | ✓ | | ✓ | ✓ |
 | returns:push (new revisions of the area's returns) | ✓ | | | ✓ |
+| returns:review (approve or send back the area's returns at the caller's rung, excuse schools) | ✓ | | ✓ | |
+| returns:reopen (an approved or locked return) | ✓ | | | |
 | registry:manage (units, schools, years, levels, population) | ✓ | | | |
 | audit:read | ✓ | | | |
 | metrics:read | ✓ | | | |
@@ -31,6 +33,8 @@ class Permission(StrEnum):
     read_figures = "figures:read"
     pull = "sync:pull"
     push_returns = "returns:push"
+    review_returns = "returns:review"
+    reopen_returns = "returns:reopen"
     manage_registry = "registry:manage"
     read_audit = "audit:read"
     read_metrics = "metrics:read"
@@ -47,7 +51,7 @@ _EVERYONE = {
 GRANTS: dict[str, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.analyst: frozenset(_EVERYONE),
-    Role.reviewer: frozenset(_EVERYONE | {Permission.pull}),
+    Role.reviewer: frozenset(_EVERYONE | {Permission.pull, Permission.review_returns}),
     Role.clerk: frozenset(_EVERYONE | {Permission.pull, Permission.push_returns}),
 }
 

@@ -9,6 +9,7 @@ from app.cli.forms import forms_app
 from app.cli.indicators import indicators_app
 from app.cli.registry import registry_app
 from app.cli.returns import returns_app
+from app.cli.review import review_app
 from app.cli.serve import serve
 from app.cli.sync import sync_app
 from app.cli.users import audit, token_app, user_app
@@ -24,6 +25,7 @@ app.add_typer(forms_app, name="forms")
 app.add_typer(sync_app, name="sync")
 app.add_typer(indicators_app, name="indicators")
 app.add_typer(returns_app, name="returns")
+app.add_typer(review_app, name="review")
 app.command()(serve)
 app.command()(demo)
 app.command()(audit)

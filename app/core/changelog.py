@@ -201,6 +201,16 @@ def sequence_before(session: Session, moment: datetime) -> int:
     )
 
 
+def get_meta(session: Session, key: str) -> str | None:
+    """A small fact about this database (None: not set)."""
+    return session.scalar(select(col(ServerMeta.value)).where(col(ServerMeta.key) == key))
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    """Set a small fact about this database."""
+    _set_meta(session, key, value)
+
+
 def _set_meta(session: Session, key: str, value: str) -> None:
     row = session.get(ServerMeta, key)
     if row is None:

@@ -427,6 +427,35 @@ def area_path(session: Session, user: Principal, unit: str | None) -> str:
     return u.path
 
 
+def open_schools_under(session: Session, path: str) -> list[tuple[int, str, str]]:
+    """(id, code, unit path) of every open school in the unit with this path and below."""
+    return [
+        (i, str(c), str(p))
+        for i, c, p in session.execute(
+            select(col(School.id), col(School.code), col(AdminUnit.path))
+            .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
+            .where(subtree_filter(col(AdminUnit.path), path), col(School.status) == "open")
+            .order_by(col(School.code))
+        )
+        if i is not None
+    ]
+
+
+def school_levels_in_use(session: Session) -> list[int]:
+    """The admin levels of the units that hold schools, deepest first."""
+    return sorted(
+        {
+            int(lv or 0)
+            for (lv,) in session.execute(
+                select(col(AdminUnit.level))
+                .join(School, col(School.admin_unit_id) == AdminUnit.id)
+                .distinct()
+            )
+        },
+        reverse=True,
+    )
+
+
 def get_school(session: Session, user: Principal, code: str) -> SchoolPublic:
     """One school; 404 if unknown, 403 if outside the caller's area."""
     school, unit = school_in_area(session, user, code)

@@ -26,6 +26,9 @@ class CensusReturn(SQLModel, table=True):
     form_version: int
     revision: int = Field(ge=1)
     status: str = Field(max_length=16)
+    # The admin level of the highest rung of the approval ladder that approved the current
+    # revision (app/review); None unless approved or locked.
+    approved_level: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -84,6 +87,8 @@ class ReturnStatusChange(SQLModel, table=True):
     revision: int
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str = Field(max_length=16)
+    # For approvals: the admin level of the rung that approved.
+    at_level: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     comment: str | None = Field(default=None, max_length=2000)
     user_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("app_user.id")))
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

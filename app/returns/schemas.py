@@ -78,6 +78,11 @@ class ReturnPublic(BaseModel):
     comments: list[dict[str, Any]] = Field(
         default_factory=list, description="Reviewers' comments, newest last."
     )
+    approved_level: int | None = Field(
+        None,
+        description="While approved or locked: the admin level of the highest rung of the "
+        "approval ladder that approved it (2 = district, 1 = region, 0 = national in the demo).",
+    )
 
 
 class RevisionPublic(BaseModel):

@@ -75,15 +75,20 @@ def pushed_before(session: Session, push_ids: Collection[str]) -> dict[str, Push
     }
 
 
+FROZEN = (ReturnStatus.APPROVED.value, ReturnStatus.LOCKED.value)
+
+
 def current_and_previous(
     session: Session, keys: Collection[ReturnKey]
-) -> tuple[dict[ReturnKey, int], dict[ReturnKey, dict[str, Any]]]:
+) -> tuple[dict[ReturnKey, int], dict[ReturnKey, dict[str, Any]], dict[ReturnKey, str]]:
     """For (form, year, school id) keys: the current revision number of each return that
-    exists, and the values of the same school's return of the year before (for plausibility)."""
+    exists, the values of the same school's return of the year before (for plausibility), and
+    the status of those that are approved or locked (no new revision until reopened)."""
     current: dict[ReturnKey, int] = {}
     previous: dict[ReturnKey, dict[str, Any]] = {}
+    frozen: dict[ReturnKey, str] = {}
     if not keys:
-        return current, previous
+        return current, previous, frozen
     # IN lists on indexed columns, filtered here: one index probe per school, whatever the
     # size of the table (a long OR of ANDs makes some planners scan it).
     school_ids = {k[2] for k in keys}
@@ -95,12 +100,15 @@ def current_and_previous(
             col(CensusReturn.year),
             col(CensusReturn.school_id),
             col(CensusReturn.revision),
+            col(CensusReturn.status),
         ).where(col(CensusReturn.school_id).in_(school_ids), col(CensusReturn.year).in_(years))
     ).all()
     last_year: dict[int, ReturnKey] = {}
-    for rid, f, y, sid, rev in rows:
+    for rid, f, y, sid, rev, status in rows:
         if (f, y, sid) in keys:
             current[(f, y, sid)] = rev
+            if status in FROZEN:
+                frozen[(f, y, sid)] = status
         if (f, y + 1, sid) in keys:
             last_year[rid] = (f, y + 1, sid)  # type: ignore[index]  # a primary key
     if last_year:
@@ -122,7 +130,7 @@ def current_and_previous(
         ):
             previous[last_year[rid]] = values
             seen[(rid, number)] = values
-    return current, previous
+    return current, previous, frozen
 
 
 def lock_returns(session: Session, keys: Collection[ReturnKey]) -> None:
@@ -207,6 +215,42 @@ def return_states_of_schools(
         if years is not None:
             q = q.where(col(CensusReturn.year).in_(sorted(years)))
         out += [ReturnState(*row) for row in session.execute(q)]  # type: ignore[arg-type]
+    return out
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """What a review needs of a return: which revision is current and how far it climbed."""
+
+    id: int
+    school_id: int
+    revision: int
+    status: str
+    approved_level: int | None
+
+
+def review_states(
+    session: Session, form: str, year: int, school_ids: Collection[int]
+) -> dict[int, ReviewState]:
+    """The returns of one form and year for these schools, by school id."""
+    out: dict[int, ReviewState] = {}
+    ids = sorted(school_ids)
+    for i in range(0, len(ids), 1000):
+        for row in session.execute(
+            select(
+                col(CensusReturn.id),
+                col(CensusReturn.school_id),
+                col(CensusReturn.revision),
+                col(CensusReturn.status),
+                col(CensusReturn.approved_level),
+            ).where(
+                col(CensusReturn.form_code) == form,
+                col(CensusReturn.year) == year,
+                col(CensusReturn.school_id).in_(ids[i : i + 1000]),
+            )
+        ):
+            state = ReviewState(*row)  # type: ignore[arg-type]
+            out[state.school_id] = state
     return out
 
 
@@ -312,9 +356,12 @@ def apply_revisions(session: Session, revs: list[NewRevision]) -> list[int | Non
                     col(CensusReturn.year) == rev.year,
                     col(CensusReturn.school_id) == rev.school_id,
                     col(CensusReturn.revision) == rev.base_revision,
+                    # Approved or locked since the push read it: stale, like another revision.
+                    col(CensusReturn.status).not_in(FROZEN),
                 )
                 .values(
                     revision=rev.base_revision + 1,
+                    approved_level=None,
                     status=rev.status,
                     form_version=rev.form_version,
                     updated_at=rev.now,
@@ -400,9 +447,11 @@ def change_status(
     by: int | None,
     at: datetime,
     comment: str | None = None,
+    approved_level: int | None = None,
 ) -> ReturnStatus:
     """Move a return to another status (a review, an approval, a lock) and write its history
-    row; the one way a status changes besides a new revision. Returns the status it left."""
+    row; the one way a status changes besides a new revision. Returns the status it left.
+    `approved_level` is the rung that approved (kept on the return while approved or locked)."""
     row = session.execute(
         select(col(CensusReturn.status), col(CensusReturn.revision)).where(
             col(CensusReturn.id) == return_id
@@ -412,7 +461,12 @@ def change_status(
     session.execute(
         update(CensusReturn)
         .where(col(CensusReturn.id) == return_id)
-        .values(status=to.value, updated_at=at, updated_by=by)
+        .values(
+            status=to.value,
+            updated_at=at,
+            updated_by=by,
+            approved_level=approved_level if to.value in FROZEN else None,
+        )
     )
     mark(session, "return", [return_id])
     note_audit(
@@ -423,6 +477,7 @@ def change_status(
         revision=row[1],
         before=before.value,
         after=to.value,
+        level=approved_level,
     )
     session.execute(
         insert(ReturnStatusChange).values(
@@ -430,6 +485,7 @@ def change_status(
             revision=row[1],
             from_status=before.value,
             to_status=to.value,
+            at_level=approved_level,
             comment=comment,
             user_id=by,
             at=at,
@@ -557,6 +613,7 @@ def returns_public(
                 updated_at=ret.updated_at,
                 updated_by=names.get(ret.updated_by) if ret.updated_by else None,
                 comments=comments.get(ret.id, []),  # type: ignore[arg-type]  # loaded rows have ids
+                approved_level=ret.approved_level,
             )
     return out
 

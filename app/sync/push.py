@@ -112,6 +112,7 @@ class _Known:
     pushed: dict[str, PushedBefore]
     current: dict[ReturnKey, int]
     previous_values: dict[ReturnKey, dict[str, Any]]
+    frozen: dict[ReturnKey, str]  # approved or locked: no new revision until reopened
 
 
 @dataclass
@@ -185,13 +186,14 @@ def _prepare_batch(
             )
     schools = schools_by_code(session, {i.school for _, i in items})
     keys = {(i.form, i.year, schools[i.school][0]) for _, i in items if i.school in schools}
-    current, previous = current_and_previous(session, keys)
+    current, previous, frozen = current_and_previous(session, keys)
     known = _Known(
         schools=schools,
         years=years_by_number(session),
         pushed=pushed_before(session, {i.id for _, i in items}),
         current=current,
         previous_values=previous,
+        frozen=frozen,
     )
     batch = _Batch(user, device_id, lang, enforce_window, forms, uow.now, known, raw_items, results)
     # Every row lock of a batch is taken in one global order, (form, year, school), whatever
@@ -278,6 +280,11 @@ def _prepare(
             ),
         )
     key = (item.form, item.year, school_id)
+    if status := known.frozen.get(key):
+        code = "RETURN_LOCKED" if status == "locked" else "RETURN_APPROVED"
+        return _rejected(
+            item.id, _finding(code, push_message(code, lang, school=item.school), "school")
+        )
     if item.base_revision != known.current.get(key, 0):
         return _StaleBase(item.id, canonical_digest())
     checked = form.check(item.values, known.previous_values.get(key), lang)

@@ -245,6 +245,51 @@ CALLS: dict[tuple[str, str], tuple[Call, bool]] = {
         True,
     ),
     ("get", "/metrics"): (lambda w, p: ("get", "/metrics", {}), False),
+    ("get", "/api/v1/review/ladder"): (lambda w, p: ("get", "/api/v1/review/ladder", {}), False),
+    ("post", "/api/v1/returns/{form}/{year}/{school}/approve"): (
+        lambda w, p: (
+            "post",
+            f"/api/v1/returns/{FORM}/{w.year}/{_school(w, p)}/approve",
+            {"json": {}},
+        ),
+        True,
+    ),
+    ("post", "/api/v1/returns/{form}/{year}/{school}/send-back"): (
+        lambda w, p: (
+            "post",
+            f"/api/v1/returns/{FORM}/{w.year}/{_school(w, p)}/send-back",
+            {"json": {"comment": "Check P2."}},
+        ),
+        True,
+    ),
+    ("post", "/api/v1/returns/{form}/{year}/{school}/reopen"): (
+        lambda w, p: (
+            "post",
+            f"/api/v1/returns/{FORM}/{w.year}/{_school(w, p)}/reopen",
+            {"json": {"comment": "Reopened."}},
+        ),
+        True,
+    ),
+    ("put", "/api/v1/excuses/{form}/{year}/{school}"): (
+        lambda w, p: (
+            "put",
+            f"/api/v1/excuses/{FORM}/{w.year}/{_school(w, p)}",
+            {"json": {"reason": "Closed for works."}},
+        ),
+        True,
+    ),
+    ("delete", "/api/v1/excuses/{form}/{year}/{school}"): (
+        lambda w, p: ("delete", f"/api/v1/excuses/{FORM}/{w.year}/{_school(w, p)}", {}),
+        True,
+    ),
+    ("post", "/api/v1/units/{code}/approve"): (
+        lambda w, p: (
+            "post",
+            f"/api/v1/units/{_unit(w, p)}/approve?form={FORM}&year={w.year}",
+            {"json": {}},
+        ),
+        True,
+    ),
 }
 
 
@@ -273,6 +318,12 @@ def _expected(rule: Any, role: str, scoped: bool, place: str, key: tuple[str, st
         return {404}  # school_in has no return: unknown inside the area (the admin's all)
     if key == ("delete", "/api/v1/schools/{code}"):
         return {204}
+    if key == ("put", "/api/v1/excuses/{form}/{year}/{school}"):
+        return {204}
+    if key == ("delete", "/api/v1/excuses/{form}/{year}/{school}"):
+        return {204, 404}  # the first reviewer's delete removes the excuse; later ones find none
+    if key == ("post", "/api/v1/units/{code}/approve"):
+        return {409}  # allowed, but the unit's schools have not reported
     return {200}
 
 

@@ -18,8 +18,8 @@ from app.cli import app as cli
 from app.core import db as core_db
 from app.core import uow as core_uow
 from app.core.config import get_settings
-from app.core.uow import UncommittedWork, UnitOfWork
-from tests.sync.helpers import item
+from app.core.uow import UncommittedWork, UnitOfWork, unit_of_work
+from tests.sync.helpers import FORM, item
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 WRITES = {"post", "put", "delete", "patch"}
@@ -86,7 +86,63 @@ HTTP_CASES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], Any]] = {
         headers=h["clerk"],
         json={"device_id": "laptop-uow", "items": [item(_clerk_school(d, h), d.result.years[1])]},
     ),
+    ("post", "/api/v1/returns/{form}/{year}/{school}/approve"): lambda d, h: d.client.post(
+        f"/api/v1/returns/{FORM}/{d.result.years[1]}/{_clerk_school(d, h)}/approve",
+        headers=h["admin"],
+        json={},
+    ),
+    ("post", "/api/v1/returns/{form}/{year}/{school}/send-back"): lambda d, h: d.client.post(
+        f"/api/v1/returns/{FORM}/{d.result.years[1]}/{_clerk_school(d, h)}/send-back",
+        headers=h["admin"],
+        json={"comment": "Check P2."},
+    ),
+    ("post", "/api/v1/returns/{form}/{year}/{school}/reopen"): lambda d, h: d.client.post(
+        f"/api/v1/returns/{FORM}/{d.result.years[1]}/{_clerk_school(d, h)}/reopen",
+        headers=h["admin"],
+        json={"comment": "Reopened."},
+    ),
+    ("put", "/api/v1/excuses/{form}/{year}/{school}"): lambda d, h: d.client.put(
+        f"/api/v1/excuses/{FORM}/{d.result.years[0]}/{_clerk_school(d, h)}",
+        headers=h["admin"],
+        json={"reason": "Closed for works."},
+    ),
+    ("delete", "/api/v1/excuses/{form}/{year}/{school}"): lambda d, h: d.client.delete(
+        f"/api/v1/excuses/{FORM}/{d.result.years[0]}/{_clerk_school(d, h)}", headers=h["admin"]
+    ),
+    ("post", "/api/v1/units/{code}/approve"): lambda d, h: d.client.post(
+        f"/api/v1/units/DM-R01-D001/approve?form={FORM}&year={d.result.years[0]}",
+        headers=h["admin"],
+        json={},
+    ),
 }
+
+# What a case needs first (not counted): a return, a one-rung ladder the admin stands on, …
+REVIEWS = "/api/v1/returns/{form}/{year}/{school}/"
+
+
+def _prepare(demo, h, case) -> None:
+    from app.review.service import set_ladder
+
+    _method, path = case
+    if path.startswith(REVIEWS) or path == "/api/v1/units/{code}/approve":
+        with unit_of_work(demo.db) as uow:
+            set_ladder(uow, [0])  # the admin's national area is then the only rung
+    if path.startswith(REVIEWS):
+        HTTP_CASES[("post", "/api/v1/sync/push")](demo, h)
+    if path.endswith("/reopen"):
+        HTTP_CASES[("post", REVIEWS + "approve")](demo, h)
+    if case == ("delete", "/api/v1/excuses/{form}/{year}/{school}"):
+        HTTP_CASES[("put", "/api/v1/excuses/{form}/{year}/{school}")](demo, h)
+    if path == "/api/v1/units/{code}/approve":
+        admin = h["admin"]
+        page = demo.client.get("/api/v1/schools?unit=DM-R01-D001&limit=1000", headers=admin)
+        for school in page.json()["items"]:
+            resp = demo.client.put(
+                f"/api/v1/excuses/{FORM}/{demo.result.years[0]}/{school['code']}",
+                headers=admin,
+                json={"reason": "Not open that year."},
+            )
+            assert resp.status_code == 204, resp.text
 
 
 def _clerk_school(demo, h) -> str:
@@ -106,6 +162,7 @@ def test_each_write_route_commits_exactly_once(demo, commits, case):
     h = {"admin": demo.auth("admin"), "clerk": demo.auth("clerk")}  # logins commit: before
     if case == ("delete", "/api/v1/schools/{code}"):
         HTTP_CASES[("put", "/api/v1/schools/{code}")](demo, h)
+    _prepare(demo, h, case)
     call = HTTP_CASES[case]
     audited = _audit_count(demo.url)
     commits.clear()
@@ -214,6 +271,7 @@ CLI_CASES: dict[str, Callable[[Path, str], tuple[list[str], str | None]]] = {
     "forms load": lambda tmp, _url: (["forms", "load", str(_form_next(tmp))], None),
     "sync compact": lambda _tmp, _url: (["sync", "compact", "--keep-days", "0"], None),
     "indicators rebuild": lambda _tmp, _url: (["indicators", "rebuild"], None),
+    "review ladder": lambda _tmp, _url: (["review", "ladder", "--levels", "2,1,0"], None),
 }
 
 
