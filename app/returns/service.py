@@ -3,7 +3,7 @@
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -251,6 +251,36 @@ def review_states(
         ):
             state = ReviewState(*row)  # type: ignore[arg-type]
             out[state.school_id] = state
+    return out
+
+
+def first_received(
+    session: Session, form: str, year: int, school_ids: Collection[int]
+) -> dict[int, tuple[str, datetime]]:
+    """For each of these schools with a return of this form and year: its current status and
+    when its first revision arrived (what timeliness is judged on)."""
+    out: dict[int, tuple[str, datetime]] = {}
+    ids = sorted(school_ids)
+    for i in range(0, len(ids), 1000):
+        for sid, status, first in session.execute(
+            select(
+                col(CensusReturn.school_id),
+                col(CensusReturn.status),
+                func.min(col(ReturnRevision.received_at)),
+            )
+            .join(ReturnRevision, col(ReturnRevision.return_id) == CensusReturn.id)
+            .where(
+                col(CensusReturn.form_code) == form,
+                col(CensusReturn.year) == year,
+                col(CensusReturn.school_id).in_(ids[i : i + 1000]),
+            )
+            .group_by(col(CensusReturn.school_id), col(CensusReturn.status))
+        ):
+            if isinstance(first, str):  # SQLite's min() hands back the stored text
+                first = datetime.fromisoformat(first)
+            if first.tzinfo is None:
+                first = first.replace(tzinfo=UTC)
+            out[int(sid)] = (str(status), first)
     return out
 
 

@@ -11,3 +11,4 @@ from app.core.principal import Principal
 Reviewer = Annotated[Principal, Depends(authorize(Permission.review_returns))]
 Reopener = Annotated[Principal, Depends(authorize(Permission.reopen_returns))]
 LadderReader = Annotated[Principal, Depends(authorize(Permission.read_reference))]
+CompletenessReader = Annotated[Principal, Depends(authorize(Permission.read_figures))]

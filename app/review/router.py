@@ -1,17 +1,22 @@
 """Review endpoints: approve, send back, reopen, excuse, approve a unit, read the ladder."""
 
+import csv
+import io
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.core.bounds import PathYear, QueryYear
 from app.core.deps import SessionDep, UowDep
 from app.core.problem_docs import problem_responses
+from app.registry.service import get_year
 from app.returns.schemas import ReturnPublic
+from app.review import completeness as completeness_service
 from app.review import service
-from app.review.permissions import LadderReader, Reopener, Reviewer
+from app.review.permissions import CompletenessReader, LadderReader, Reopener, Reviewer
 from app.review.schemas import (
     ApproveBody,
+    CompletenessPage,
     ExcuseBody,
     LadderPublic,
     ReopenBody,
@@ -143,4 +148,76 @@ def approve_unit(
         approved=done.approved,
         already=done.already,
         excused=done.excused,
+    )
+
+
+def _safe(v: object) -> object:
+    """A text cell a spreadsheet would run as a formula is neutralised."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
+@router.get(
+    "/completeness",
+    response_model=CompletenessPage,
+    summary="Completeness and timeliness per unit: expected, received, valid, approved, late",
+    description=(completeness_service.__doc__ or "").split("\n\n", 1)[1],
+    responses={
+        **problem_responses(
+            400,
+            403,
+            404,
+            s403="`unit` lies outside your area.",
+            s404="No such unit or school year.",
+        ),
+        200: {
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "unit,unit_name,level,expected,received,...\r\n"
+                    "DM-R01-D001,District 1,2,52,50,...\r\n",
+                }
+            }
+        },
+    },
+)
+def get_completeness(
+    request: Request,
+    session: SessionDep,
+    user: CompletenessReader,
+    year: QueryYear,
+    form: Annotated[str, Query(max_length=64)] = "annual_school_census",
+    level: Annotated[int, Query(ge=0, le=100, description="Admin level of the rows.")] = 1,
+    unit: Annotated[
+        str | None,
+        Query(max_length=64, description="Only this unit and below (default: your area)."),
+    ] = None,
+    missing: Annotated[bool, Query(description="List the schools not reported.")] = False,
+    format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None,
+) -> Response | CompletenessPage:
+    rows = completeness_service.completeness(
+        session, user, form=form, year=year, level=level, unit=unit
+    )
+    public = [r.public(with_missing=missing) for r in rows]
+    if format == "csv" or (format is None and "text/csv" in request.headers.get("accept", "")):
+        buf = io.StringIO()
+        out = csv.writer(buf)
+        head = ["unit", "unit_name", "level", *completeness_service.FIELDS]
+        head += ["reporting_rate", "on_time_rate"] + (["missing"] if missing else [])
+        out.writerow(head)
+        for r in public:
+            if missing:
+                r["missing"] = " ".join(r["missing"])
+            out.writerow([_safe(r[k]) if r[k] is not None else "" for k in head])
+        return Response(
+            buf.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="completeness-{form}-{year}.csv"'
+            },
+        )
+    window = get_year(session, year)
+    return CompletenessPage.model_validate(
+        {"form": form, "year": year, "window_closes": window.window_closes, "rows": public}
     )

@@ -1,5 +1,7 @@
 """API shapes for review and approval."""
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -75,3 +77,61 @@ class LadderPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"levels": [2, 1, 0]}]})
 
     levels: list[int] = Field(description="Admin levels that approve, first rung first.")
+
+
+class CompletenessRow(BaseModel):
+    unit: str
+    unit_name: str
+    level: int
+    expected: int = Field(description="Open schools of the unit and below.")
+    received: int = Field(description="Expected schools with a return, whatever its status.")
+    valid: int = Field(description="Received returns that pass the checks (not `invalid`).")
+    approved: int = Field(description="Returns approved at any rung, or locked.")
+    invalid: int
+    returned: int = Field(description="Returns sent back by a reviewer, awaiting a revision.")
+    excused: int = Field(description="Schools without a return that a reviewer excused.")
+    on_time: int = Field(description="Returns whose first revision came before the window closed.")
+    late: int = Field(description="Returns whose first revision came after the window closed.")
+    reporting_rate: float | None = Field(description="received / expected, in %.")
+    on_time_rate: float | None = Field(description="on_time / expected, in %.")
+    missing: list[str] | None = Field(
+        None, description="With `missing=true`: schools with neither a return nor an excuse."
+    )
+
+
+class CompletenessPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "form": "annual_school_census",
+                    "year": 2025,
+                    "window_closes": "2026-03-31T23:59:59Z",
+                    "rows": [
+                        {
+                            "unit": "DM-R01-D001",
+                            "unit_name": "District 1",
+                            "level": 2,
+                            "expected": 52,
+                            "received": 50,
+                            "valid": 48,
+                            "approved": 40,
+                            "invalid": 2,
+                            "returned": 1,
+                            "excused": 1,
+                            "on_time": 45,
+                            "late": 5,
+                            "reporting_rate": 96.2,
+                            "on_time_rate": 86.5,
+                            "missing": ["DM-000031"],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    form: str
+    year: int
+    window_closes: datetime
+    rows: list[CompletenessRow]

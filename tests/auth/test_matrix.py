@@ -245,6 +245,10 @@ CALLS: dict[tuple[str, str], tuple[Call, bool]] = {
         True,
     ),
     ("get", "/metrics"): (lambda w, p: ("get", "/metrics", {}), False),
+    ("get", "/api/v1/completeness"): (
+        lambda w, p: ("get", f"/api/v1/completeness?year={w.year}&level=2&unit={_unit(w, p)}", {}),
+        True,
+    ),
     ("get", "/api/v1/review/ladder"): (lambda w, p: ("get", "/api/v1/review/ladder", {}), False),
     ("post", "/api/v1/returns/{form}/{year}/{school}/approve"): (
         lambda w, p: (
