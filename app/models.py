@@ -7,6 +7,7 @@ from app.core.db import metadata
 from app.forms import models as forms_models
 from app.indicators import keep as indicators_keeper  # registers the keeper of the totals
 from app.indicators import models as indicators_models
+from app.publishing import models as publishing_models
 from app.registry import models as registry_models
 from app.returns import models as returns_models
 from app.review import models as review_models
@@ -20,6 +21,7 @@ __all__ = [
     "indicators_keeper",
     "indicators_models",
     "metadata",
+    "publishing_models",
     "registry_models",
     "returns_models",
     "review_models",

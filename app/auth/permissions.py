@@ -15,6 +15,7 @@ the feature's service against the caller's unit: outside it 403, unknown inside 
 | returns:push (new revisions of the area's returns) | ✓ | | | ✓ |
 | returns:review (approve or send back the area's returns at the caller's rung, excuse schools) | ✓ | | ✓ | |
 | returns:reopen (an approved or locked return) | ✓ | | | |
+| releases:publish (make a release; national analysts and administrators only) | ✓ | ✓ | | |
 | registry:manage (units, schools, years, levels, population) | ✓ | | | |
 | audit:read | ✓ | | | |
 | metrics:read | ✓ | | | |
@@ -35,6 +36,7 @@ class Permission(StrEnum):
     push_returns = "returns:push"
     review_returns = "returns:review"
     reopen_returns = "returns:reopen"
+    publish = "releases:publish"
     manage_registry = "registry:manage"
     read_audit = "audit:read"
     read_metrics = "metrics:read"
@@ -50,7 +52,7 @@ _EVERYONE = {
 
 GRANTS: dict[str, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
-    Role.analyst: frozenset(_EVERYONE),
+    Role.analyst: frozenset(_EVERYONE | {Permission.publish}),
     Role.reviewer: frozenset(_EVERYONE | {Permission.pull, Permission.review_returns}),
     Role.clerk: frozenset(_EVERYONE | {Permission.pull, Permission.push_returns}),
 }

@@ -225,7 +225,10 @@ def upsert_units(
                 counts.changes.append(Change("admin_unit", row["code"], "upsert", row["path"]))
         done.update(r["code"] for r in ready)
         pending = [r for r in pending if r["code"] not in done]
+    session.flush()  # renamed units are written before the session forgets its objects
     session.expire_all()
+    if counts.created or counts.updated:
+        bump_reference_version(session)  # cached figures name units: a renamed unit is new
     if record:
         note_changes(session, counts.changes)
     return counts

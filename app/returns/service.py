@@ -284,6 +284,42 @@ def first_received(
     return out
 
 
+@dataclass(frozen=True)
+class ApprovedReturn:
+    school: str
+    revision: int
+    id: int
+    status: str
+    approved_level: int | None
+    unit_path: str
+
+
+def approved_revisions(session: Session, form: str, year: int) -> list[ApprovedReturn]:
+    """Every approved or locked return of a form and year, by school code: what a release is
+    built from."""
+    return [
+        ApprovedReturn(str(code), int(rev), rid, str(status), level, str(path))  # type: ignore[arg-type]  # a primary key
+        for code, rev, rid, status, level, path in session.execute(
+            select(
+                col(School.code),
+                col(CensusReturn.revision),
+                col(CensusReturn.id),
+                col(CensusReturn.status),
+                col(CensusReturn.approved_level),
+                col(AdminUnit.path),
+            )
+            .join(School, col(School.id) == CensusReturn.school_id)
+            .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
+            .where(
+                col(CensusReturn.form_code) == form,
+                col(CensusReturn.year) == year,
+                col(CensusReturn.status).in_(FROZEN),
+            )
+            .order_by(col(School.code))
+        )
+    ]
+
+
 def all_return_states(session: Session, after_id: int = 0, limit: int = 2000) -> list[ReturnState]:
     """Every return in id order, a page at a time (a rebuild of derived figures walks them)."""
     return [

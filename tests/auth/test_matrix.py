@@ -249,6 +249,23 @@ CALLS: dict[tuple[str, str], tuple[Call, bool]] = {
         lambda w, p: ("get", f"/api/v1/completeness?year={w.year}&level=2&unit={_unit(w, p)}", {}),
         True,
     ),
+    ("post", "/api/v1/releases"): (
+        lambda w, p: ("post", "/api/v1/releases", {"json": {"year": w.year}}),
+        False,
+    ),
+    ("get", "/api/v1/releases"): (lambda w, p: ("get", "/api/v1/releases", {}), False),
+    ("get", "/api/v1/releases/{release_id}"): (
+        lambda w, p: ("get", "/api/v1/releases/99", {}),
+        False,
+    ),
+    ("get", "/api/v1/releases/{release_id}/changes"): (
+        lambda w, p: ("get", "/api/v1/releases/99/changes", {}),
+        False,
+    ),
+    ("get", "/api/v1/releases/{release_id}/export"): (
+        lambda w, p: ("get", "/api/v1/releases/99/export?format=sdmx-csv", {}),
+        False,
+    ),
     ("get", "/api/v1/review/ladder"): (lambda w, p: ("get", "/api/v1/review/ladder", {}), False),
     ("post", "/api/v1/returns/{form}/{year}/{school}/approve"): (
         lambda w, p: (
@@ -326,6 +343,11 @@ def _expected(rule: Any, role: str, scoped: bool, place: str, key: tuple[str, st
         return {204}
     if key == ("delete", "/api/v1/excuses/{form}/{year}/{school}"):
         return {204, 404}  # the first reviewer's delete removes the excuse; later ones find none
+    if key == ("post", "/api/v1/releases"):
+        # Only a national analyst or an administrator publishes; nothing is approved yet.
+        return {409} if role == "admin" else {403}
+    if key[1].startswith("/api/v1/releases/"):
+        return {404}  # no release yet
     if key == ("post", "/api/v1/units/{code}/approve"):
         return {409}  # allowed, but the unit's schools have not reported
     return {200}

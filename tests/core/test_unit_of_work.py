@@ -114,6 +114,9 @@ HTTP_CASES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], Any]] = {
         headers=h["admin"],
         json={},
     ),
+    ("post", "/api/v1/releases"): lambda d, h: d.client.post(
+        "/api/v1/releases", headers=h["admin"], json={"year": d.result.years[1]}
+    ),
 }
 
 # What a case needs first (not counted): a return, a one-rung ladder the admin stands on, …
@@ -124,12 +127,12 @@ def _prepare(demo, h, case) -> None:
     from app.review.service import set_ladder
 
     _method, path = case
-    if path.startswith(REVIEWS) or path == "/api/v1/units/{code}/approve":
+    if path.startswith(REVIEWS) or path in ("/api/v1/units/{code}/approve", "/api/v1/releases"):
         with unit_of_work(demo.db) as uow:
             set_ladder(uow, [0])  # the admin's national area is then the only rung
-    if path.startswith(REVIEWS):
+    if path.startswith(REVIEWS) or path == "/api/v1/releases":
         HTTP_CASES[("post", "/api/v1/sync/push")](demo, h)
-    if path.endswith("/reopen"):
+    if path.endswith("/reopen") or path == "/api/v1/releases":
         HTTP_CASES[("post", REVIEWS + "approve")](demo, h)
     if case == ("delete", "/api/v1/excuses/{form}/{year}/{school}"):
         HTTP_CASES[("put", "/api/v1/excuses/{form}/{year}/{school}")](demo, h)

@@ -1,0 +1,34 @@
+"""Releases: numbered, immutable snapshots of a year's published figures."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Integer, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.types import JsonDocType, UTCDateTime, utcnow
+
+
+class Release(SQLModel, table=True):
+    """One release: its figures as they were computed when it was made, the returns (school,
+    revision) they came from, and a digest of both. Rows are written once and never updated."""
+
+    __tablename__ = "release"
+    __table_args__ = (UniqueConstraint("form_code", "year", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    form_code: str = Field(max_length=64)
+    year: int = Field(sa_column=Column(Integer, ForeignKey("school_year.year"), nullable=False))
+    number: int = Field(description="1, 2, … per form and year.")
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    created_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("app_user.id"))
+    )
+    note: str = Field(default="", sa_column=Column(String(500), nullable=False))
+    digest: str = Field(sa_column=Column(String(64), nullable=False))
+    # {"coverage": …, "indicators": [rows], "aggregates": {element: [rows]}}
+    figures: dict[str, Any] = Field(sa_column=Column(JsonDocType, nullable=False))
+    # [[school code, revision], …] in school order
+    returns: list[Any] = Field(sa_column=Column(JsonDocType, nullable=False))

@@ -1,0 +1,131 @@
+"""Release endpoints: make one, list them, read one, compare it, export it."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from app.core.bounds import MAX_INT
+from app.core.deps import SessionDep, UowDep
+from app.core.problem_docs import problem_responses
+from app.publishing import exports, service
+from app.publishing.models import Release
+from app.publishing.permissions import Publisher, ReleaseReader
+from app.publishing.schemas import (
+    ReleaseChanges,
+    ReleaseCreate,
+    ReleaseList,
+    ReleasePublic,
+    ReleaseSummary,
+)
+
+router = APIRouter(prefix="/api/v1/releases", tags=["publication"])
+ReleaseId = Annotated[int, Path(ge=1, le=MAX_INT, examples=[1])]
+
+
+def _summary(r: Release) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "form": r.form_code,
+        "year": r.year,
+        "number": r.number,
+        "created_at": r.created_at,
+        "note": r.note,
+        "digest": r.digest,
+        "coverage": r.figures.get("coverage", {}),
+    }
+
+
+@router.post(
+    "",
+    response_model=ReleaseSummary,
+    status_code=201,
+    summary="Make the next release of a year's figures from its approved returns",
+    description=(service.__doc__ or "").split("\n\n", 1)[1],
+    responses=problem_responses(
+        403,
+        404,
+        409,
+        s403="Only national analysts and administrators publish.",
+        s404="No such school year.",
+        s409="No approved return, or nothing changed since the last release.",
+    ),
+)
+def create(body: ReleaseCreate, user: Publisher, uow: UowDep) -> ReleaseSummary:
+    release = service.create_release(uow, user, form=body.form, year=body.year, note=body.note)
+    return ReleaseSummary.model_validate(_summary(release))
+
+
+@router.get("", response_model=ReleaseList, summary="Every release, oldest first")
+def list_all(
+    session: SessionDep,
+    _user: ReleaseReader,
+    form: Annotated[str | None, Query(max_length=64)] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+) -> ReleaseList:
+    return ReleaseList.model_validate(
+        {"items": [_summary(r) for r in service.list_releases(session, form, year)]}
+    )
+
+
+@router.get(
+    "/{release_id}",
+    response_model=ReleasePublic,
+    summary="One release: its figures (the rows of your area) and the returns it came from",
+    responses=problem_responses(404, s404="No such release."),
+)
+def get_one(release_id: ReleaseId, session: SessionDep, user: ReleaseReader) -> ReleasePublic:
+    release = service.get_release(session, release_id)
+    rows = service.rows_for(session, user, release)
+    return ReleasePublic.model_validate(
+        {
+            **_summary(release),
+            "returns": release.returns,
+            "indicators": rows["indicators"],
+            "aggregates": rows["aggregates"],
+        }
+    )
+
+
+@router.get(
+    "/{release_id}/changes",
+    response_model=ReleaseChanges,
+    summary="What changed since the previous release (by unit and indicator)",
+    responses=problem_responses(404, s404="No such release."),
+)
+def changes(release_id: ReleaseId, session: SessionDep, user: ReleaseReader) -> ReleaseChanges:
+    release = service.get_release(session, release_id)
+    return ReleaseChanges.model_validate(service.compare(session, user, release))
+
+
+@router.get(
+    "/{release_id}/export",
+    summary="A release as a file: csv (the API's rows) or sdmx-csv (SDMX-CSV 2.0, UIS layout)",
+    response_class=Response,
+    responses={
+        **problem_responses(404, s404="No such release."),
+        200: {
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "STRUCTURE,STRUCTURE_ID,ACTION,STAT_UNIT,…\n",
+                }
+            }
+        },
+    },
+)
+def export(
+    release_id: ReleaseId,
+    session: SessionDep,
+    user: ReleaseReader,
+    format: Annotated[str, Query(pattern="^(csv|sdmx-csv)$")] = "csv",
+) -> Response:
+    release = service.get_release(session, release_id)
+    rows = service.rows_for(session, user, release)
+    sdmx = format == "sdmx-csv"
+    body = exports.sdmx_csv(rows, release.year) if sdmx else exports.plain_csv(rows)
+    name = f"release-{release.form_code}-{release.year}-{release.number}.{format}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,111 @@
+"""API shapes for releases."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReleaseCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"form": "annual_school_census", "year": 2025, "note": "Census 2025/26."}]
+        },
+    )
+
+    form: str = Field("annual_school_census", max_length=64)
+    year: int = Field(ge=1900, le=2200, strict=True)
+    note: str = Field("", max_length=500)
+
+
+SUMMARY_EXAMPLE: dict[str, Any] = {
+    "id": 3,
+    "form": "annual_school_census",
+    "year": 2025,
+    "number": 2,
+    "created_at": "2026-05-02T09:00:00Z",
+    "note": "Corrections from DM-R02.",
+    "digest": "5f1c…",
+    "coverage": {"returns": 598, "schools_expected": 600, "approved_at_the_top": 598},
+}
+
+
+class ReleaseSummary(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [SUMMARY_EXAMPLE]})
+
+    id: int
+    form: str
+    year: int
+    number: int = Field(description="1, 2, … per form and year; a release never changes.")
+    created_at: datetime
+    note: str
+    digest: str = Field(description="SHA-256 of the release's figures and returns.")
+    coverage: dict[str, Any]
+
+
+class ReleasePublic(ReleaseSummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **SUMMARY_EXAMPLE,
+                    "returns": [["DM-000001", 2], ["DM-000002", 1]],
+                    "indicators": [
+                        {
+                            "unit": "DM",
+                            "unit_name": "Demoland",
+                            "level": 0,
+                            "indicator": "GER",
+                            "education_level": "primary",
+                            "disaggregation": {},
+                            "value": 98.2,
+                            "numerator": 51234,
+                            "denominator": 52170,
+                            "coverage": {"schools_expected": 600, "schools_reported": 598},
+                        }
+                    ],
+                    "aggregates": {"enrolment": []},
+                }
+            ]
+        }
+    )
+
+    returns: list[list[Any]] = Field(description="[school, revision] the figures came from.")
+    indicators: list[dict[str, Any]]
+    aggregates: dict[str, list[dict[str, Any]]]
+
+
+class ReleaseList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [SUMMARY_EXAMPLE]}]})
+
+    items: list[ReleaseSummary]
+
+
+class ReleaseChanges(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "release": 2,
+                    "previous": 1,
+                    "returns_changed": ["DM-000017"],
+                    "changes": [
+                        {
+                            "unit": "DM-R01-D001",
+                            "indicator": "GER",
+                            "education_level": "primary",
+                            "disaggregation": {},
+                            "before": 91.4,
+                            "after": 92.0,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    release: int
+    previous: int | None
+    returns_changed: list[str]
+    changes: list[dict[str, Any]]
