@@ -7,6 +7,7 @@ from app.cli.db import db_app
 from app.cli.demo import demo
 from app.cli.forms import forms_app
 from app.cli.indicators import indicators_app
+from app.cli.publish import publish_app
 from app.cli.registry import registry_app
 from app.cli.returns import returns_app
 from app.cli.review import review_app
@@ -26,6 +27,7 @@ app.add_typer(sync_app, name="sync")
 app.add_typer(indicators_app, name="indicators")
 app.add_typer(returns_app, name="returns")
 app.add_typer(review_app, name="review")
+app.add_typer(publish_app, name="publish")
 app.command()(serve)
 app.command()(demo)
 app.command()(audit)

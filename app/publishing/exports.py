@@ -117,3 +117,52 @@ def plain_csv(figures: dict[str, Any]) -> str:
         flat = {**r, **(r.get("disaggregation") or {}), **(r.get("coverage") or {})}
         out.writerow([safe(flat[k]) if flat.get(k) is not None else "" for k in head])
     return buf.getvalue()
+
+
+def figure_key(stat: str, row: dict[str, Any]) -> str:
+    """The key a DHIS2 mapping names a figure by: STAT|education level|dim=value,…"""
+    d = row.get("disaggregation") or {}
+    dims = ",".join(f"{k}={d[k]}" for k in sorted(d))
+    return f"{stat}|{row.get('education_level') or ''}|{dims}"
+
+
+def _all_figures(figures: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out = [(figure_key(r["indicator"], r), r) for r in figures["indicators"]]
+    for element, rows in figures["aggregates"].items():
+        out += [(figure_key(element.upper(), r), r) for r in rows]
+    return out
+
+
+def dhis2_data_value_set(
+    figures: dict[str, Any],
+    year: int,
+    *,
+    data_set: str,
+    values: dict[str, tuple[str, str | None]],
+    org_units: dict[str, str],
+    root: str,
+) -> tuple[dict[str, Any], list[str]]:
+    """The release as one DHIS2 dataValueSet (yearly period; each value names its org unit),
+    and the figures the mapping does not cover (`key @ unit`), which are not sent."""
+    data_values = []
+    unmapped: list[str] = []
+    for key, row in _all_figures(figures):
+        if row.get("value") is None:
+            continue  # DHIS2 has no null: an unknown value is not sent
+        target = values.get(key)
+        org = org_units.get(row["unit"])
+        if target is None or org is None:
+            unmapped.append(f"{key} @ {row['unit']}")
+            continue
+        element, combo = target
+        value: dict[str, Any] = {"dataElement": element, "orgUnit": org, "value": str(row["value"])}
+        if combo:
+            value["categoryOptionCombo"] = combo
+        data_values.append(value)
+    body = {
+        "dataSet": data_set,
+        "period": str(year),
+        "orgUnit": org_units.get(root, ""),
+        "dataValues": data_values,
+    }
+    return body, unmapped

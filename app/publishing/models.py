@@ -32,3 +32,18 @@ class Release(SQLModel, table=True):
     figures: dict[str, Any] = Field(sa_column=Column(JsonDocType, nullable=False))
     # [[school code, revision], …] in school order
     returns: list[Any] = Field(sa_column=Column(JsonDocType, nullable=False))
+
+
+class Dhis2Mapping(SQLModel, table=True):
+    """How our codes become a DHIS2 instance's ids, loaded by an administrator: `value` rows map
+    a figure key (`GER|primary|sex=F`, `ENROLMENT||grade=P1,sex=F`) to a data element and a
+    category option combo; `org_unit` rows map an admin unit code to an org unit."""
+
+    __tablename__ = "dhis2_mapping"
+    __table_args__ = (UniqueConstraint("kind", "source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # value | org_unit | data_set
+    source: str = Field(max_length=200)
+    dhis2_id: str = Field(max_length=11)
+    category_option_combo: str | None = Field(default=None, max_length=11)

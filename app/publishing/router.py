@@ -2,6 +2,7 @@
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Query, Response
 
 from app.core.bounds import MAX_INT
@@ -99,16 +100,39 @@ def changes(release_id: ReleaseId, session: SessionDep, user: ReleaseReader) -> 
 
 @router.get(
     "/{release_id}/export",
-    summary="A release as a file: csv (the API's rows) or sdmx-csv (SDMX-CSV 2.0, UIS layout)",
+    summary="A release as a file: csv, sdmx-csv (SDMX-CSV 2.0, UIS layout) or dhis2",
+    description="`dhis2` is a dataValueSet (`dataSet`, `period`, `orgUnit`, `dataValues` with "
+    "`dataElement`, `categoryOptionCombo`, `orgUnit`, `value`) through the administrator's "
+    "mapping (`emis publish dhis2-mapping`); figures the mapping does not name are not sent, "
+    "their count is in `X-EMIS-Unmapped` and `dhis2-unmapped` lists them. 409 without a mapping.",
     response_class=Response,
     responses={
-        **problem_responses(404, s404="No such release."),
+        **problem_responses(
+            404, 409, s404="No such release.", s409="dhis2: no DHIS2 mapping is loaded."
+        ),
         200: {
             "content": {
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "example": {
+                        "dataSet": "pBOMPrpg1QX",
+                        "period": "2025",
+                        "orgUnit": "ImspTQPwCqd",
+                        "dataValues": [
+                            {
+                                "dataElement": "s46m5MS0hxu",
+                                "categoryOptionCombo": "Prlt0C1RF0s",
+                                "orgUnit": "O6uvpzGd5pu",
+                                "value": "98.2",
+                            }
+                        ],
+                    },
+                },
+                "text/plain": {"schema": {"type": "string"}, "example": "GER|primary| @ DM\n"},
                 "text/csv": {
                     "schema": {"type": "string"},
                     "example": "STRUCTURE,STRUCTURE_ID,ACTION,STAT_UNIT,…\n",
-                }
+                },
             }
         },
     },
@@ -117,9 +141,21 @@ def export(
     release_id: ReleaseId,
     session: SessionDep,
     user: ReleaseReader,
-    format: Annotated[str, Query(pattern="^(csv|sdmx-csv)$")] = "csv",
+    format: Annotated[str, Query(pattern="^(csv|sdmx-csv|dhis2|dhis2-unmapped)$")] = "csv",
 ) -> Response:
     release = service.get_release(session, release_id)
+    if format.startswith("dhis2"):
+        body_json, unmapped = service.dhis2_export(session, user, release)
+        if format == "dhis2-unmapped":
+            return Response(
+                "figure|education_level|disaggregation @ unit\n" + "\n".join(unmapped) + "\n",
+                media_type="text/plain; charset=utf-8",
+            )
+        return Response(
+            orjson.dumps(body_json),
+            media_type="application/json",
+            headers={"X-EMIS-Unmapped": str(len(unmapped))},
+        )
     rows = service.rows_for(session, user, release)
     sdmx = format == "sdmx-csv"
     body = exports.sdmx_csv(rows, release.year) if sdmx else exports.plain_csv(rows)

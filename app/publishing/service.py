@@ -10,11 +10,12 @@ row is written once: nothing updates it, so release 1 reads the same byte for by
 2 exists. Readers see the rows of their area only."""
 
 import hashlib
+import re
 from dataclasses import replace
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -25,7 +26,8 @@ from app.core.principal import Principal
 from app.core.uow import UnitOfWork
 from app.indicators import compute
 from app.indicators import service as figures
-from app.publishing.models import Release
+from app.publishing import exports
+from app.publishing.models import Dhis2Mapping, Release
 from app.registry.service import all_units, get_year, open_schools_under, years_by_number
 from app.returns.service import ReturnStatus, approved_revisions, change_status
 
@@ -270,3 +272,70 @@ def compare(session: Session, user: Principal, release: Release) -> dict[str, An
             if old_returns.get(s) != new_returns.get(s)
         ),
     }
+
+
+# ---------------------------------------------------------------- DHIS2 mapping
+
+DHIS2_UID = re.compile(r"^[A-Za-z][A-Za-z0-9]{10}$")
+
+
+def load_dhis2_mapping(uow: UnitOfWork, rows: list[dict[str, str]]) -> int:
+    """Replace the DHIS2 mapping, all or nothing. Each row: kind (value | org_unit | data_set),
+    source (a figure key, a unit code, or `default`), dhis2_id, category_option_combo."""
+    errors = []
+    clean: dict[tuple[str, str], Dhis2Mapping] = {}
+    for n, r in enumerate(rows, 2):
+        kind = (r.get("kind") or "").strip()
+        source = (r.get("source") or "").strip()
+        uid = (r.get("dhis2_id") or "").strip()
+        combo = (r.get("category_option_combo") or "").strip() or None
+        if kind not in ("value", "org_unit", "data_set"):
+            errors.append({"code": "BAD_KIND", "path": f"line {n}", "message": kind[:40]})
+        elif not source or len(source) > 200:
+            errors.append({"code": "BAD_SOURCE", "path": f"line {n}", "message": source[:40]})
+        elif not DHIS2_UID.match(uid) or (combo and not DHIS2_UID.match(combo)):
+            errors.append(
+                {"code": "BAD_DHIS2_UID", "path": f"line {n}", "message": f"{uid} {combo or ''}"}
+            )
+        elif (kind, source) in clean:
+            errors.append({"code": "DUPLICATE", "path": f"line {n}", "message": source[:40]})
+        else:
+            clean[(kind, source)] = Dhis2Mapping(
+                kind=kind, source=source, dhis2_id=uid, category_option_combo=combo
+            )
+    if errors:
+        raise InvalidInput(f"{len(errors)} bad line(s) in the DHIS2 mapping.", errors[:200])
+    if not any(k == "data_set" for k, _ in clean):
+        raise InvalidInput(
+            "The mapping names no data set: add a line `data_set,default,<uid>,`.",
+            [{"code": "NO_DATA_SET", "path": "kind", "message": "data_set"}],
+        )
+    session = uow.session
+    session.execute(delete(Dhis2Mapping))
+    session.add_all(clean.values())
+    session.flush()
+    note_audit(session, "dhis2.mapping", "*", rows=len(clean))
+    return len(clean)
+
+
+def dhis2_export(
+    session: Session, user: Principal, release: Release
+) -> tuple[dict[str, Any], list[str]]:
+    """The release (rows of the caller's area) as a DHIS2 dataValueSet, and what the mapping
+    missed."""
+    rows = list(session.scalars(select(Dhis2Mapping)))
+    data_set = next((m.dhis2_id for m in rows if m.kind == "data_set"), None)
+    if data_set is None:
+        raise Conflict(
+            "No DHIS2 mapping is loaded: load one with `emis publish dhis2-mapping FILE.csv`."
+        )
+    values = {m.source: (m.dhis2_id, m.category_option_combo) for m in rows if m.kind == "value"}
+    org_units = {m.source: m.dhis2_id for m in rows if m.kind == "org_unit"}
+    return exports.dhis2_data_value_set(
+        rows_for(session, user, release),
+        release.year,
+        data_set=data_set,
+        values=values,
+        org_units=org_units,
+        root=user.unit_code,
+    )

@@ -214,6 +214,18 @@ def _commands(group: Any, prefix: str = "") -> set[str]:
     return out
 
 
+def _dhis2(tmp: Path) -> Path:
+    path = tmp / "dhis2.csv"
+    path.write_text(
+        "kind,source,dhis2_id,category_option_combo\n"
+        "data_set,default,pBOMPrpg1QX,\n"
+        "org_unit,DM,ImspTQPwCqd,\n"
+        "value,GER|primary|,s46m5MS0hxu,Prlt0C1RF0s\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def _units_csv(tmp: Path) -> Path:
     path = tmp / "units.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -275,6 +287,10 @@ CLI_CASES: dict[str, Callable[[Path, str], tuple[list[str], str | None]]] = {
     "sync compact": lambda _tmp, _url: (["sync", "compact", "--keep-days", "0"], None),
     "indicators rebuild": lambda _tmp, _url: (["indicators", "rebuild"], None),
     "review ladder": lambda _tmp, _url: (["review", "ladder", "--levels", "2,1,0"], None),
+    "publish dhis2-mapping": lambda tmp, _url: (
+        ["publish", "dhis2-mapping", str(_dhis2(tmp))],
+        None,
+    ),
 }
 
 

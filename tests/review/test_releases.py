@@ -161,3 +161,76 @@ def test_exports_parse_back(demo, ladder):
     nulls = [r for r in full["indicators"] if r["value"] is None]
     if nulls:
         assert any(r["OBS_VALUE"] == "" for r in body)
+
+
+def test_the_dhis2_export_follows_the_mapping_and_reports_what_it_misses(demo, ladder):
+    from app.publishing.service import load_dhis2_mapping
+
+    year = ladder["year"]
+    _approve_valid(demo, ladder)
+    admin = demo.auth("admin")
+    rid = _release(demo, admin, year).json()["id"]
+    no_mapping = demo.client.get(f"/api/v1/releases/{rid}/export?format=dhis2", headers=admin)
+    assert no_mapping.status_code == 409
+    mapping = [
+        {"kind": "data_set", "source": "default", "dhis2_id": "pBOMPrpg1QX"},
+        {"kind": "org_unit", "source": "DM", "dhis2_id": "ImspTQPwCqd"},
+        {"kind": "org_unit", "source": DISTRICT, "dhis2_id": "O6uvpzGd5pu"},
+        {
+            "kind": "value",
+            "source": "GER|primary|sex=F",
+            "dhis2_id": "s46m5MS0hxu",
+            "category_option_combo": "Prlt0C1RF0s",
+        },
+        {"kind": "value", "source": "PTR|primary|", "dhis2_id": "fbfJHSPpUQD"},
+    ]
+    bad = [*mapping, {"kind": "value", "source": "X||", "dhis2_id": "not-a-uid"}]
+    with unit_of_work(demo.db) as uow:
+        try:
+            load_dhis2_mapping(uow, bad)
+        except Exception as exc:  # all or nothing: the bad line is named
+            assert "BAD_DHIS2_UID" in str(exc.errors)  # type: ignore[attr-defined]
+        else:
+            raise AssertionError("a bad uid was taken")
+    with unit_of_work(demo.db) as uow:
+        load_dhis2_mapping(uow, mapping)
+    resp = demo.client.get(f"/api/v1/releases/{rid}/export?format=dhis2", headers=admin)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert set(body) == {"dataSet", "period", "orgUnit", "dataValues"}
+    assert (body["dataSet"], body["period"], body["orgUnit"]) == (
+        "pBOMPrpg1QX",
+        str(year),
+        "ImspTQPwCqd",
+    )
+    full = demo.client.get(f"/api/v1/releases/{rid}", headers=admin).json()
+    want = {
+        (org, "s46m5MS0hxu", str(r["value"]))
+        for r in full["indicators"]
+        for unit, org in (("DM", "ImspTQPwCqd"), (DISTRICT, "O6uvpzGd5pu"))
+        if r["unit"] == unit
+        and r["indicator"] == "GER"
+        and r["education_level"] == "primary"
+        and r["disaggregation"] == {"sex": "F"}
+        and r["value"] is not None
+    }
+    got = {
+        (v["orgUnit"], v["dataElement"], v["value"])
+        for v in body["dataValues"]
+        if v["dataElement"] == "s46m5MS0hxu"
+    }
+    assert got == want and len(want) == 2
+    assert all(
+        v.get("categoryOptionCombo") == "Prlt0C1RF0s"
+        for v in body["dataValues"]
+        if v["dataElement"] == "s46m5MS0hxu"
+    )
+    # What the mapping does not name is counted and listed, never dropped silently.
+    unmapped = int(resp.headers["X-EMIS-Unmapped"])
+    listed = (
+        demo.client.get(f"/api/v1/releases/{rid}/export?format=dhis2-unmapped", headers=admin)
+        .text.strip()
+        .splitlines()[1:]
+    )
+    assert unmapped == len(listed) > 0
+    assert any(line.startswith("GER|primary|sex=F @ DM-R01") for line in listed)
