@@ -28,6 +28,7 @@ from app.forms.router import router as forms_router
 from app.forms.service import FormCache
 from app.indicators.router import router as indicators_router
 from app.metrics import router as metrics_router
+from app.publishing.router import hooks as webhooks_router
 from app.publishing.router import router as publishing_router
 from app.registry.router import router as registry_router
 from app.returns.router import router as returns_router
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(returns_router)
     app.include_router(review_router)
     app.include_router(publishing_router)
+    app.include_router(webhooks_router)
     app.include_router(indicators_router)
     app.include_router(metrics_router)
     _install_openapi(app)

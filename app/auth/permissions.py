@@ -17,6 +17,7 @@ the feature's service against the caller's unit: outside it 403, unknown inside 
 | returns:reopen (an approved or locked return) | ✓ | | | |
 | releases:publish (make a release; national analysts and administrators only) | ✓ | ✓ | | |
 | registry:manage (units, schools, years, levels, population) | ✓ | | | |
+| webhooks:manage (subscriptions, deliveries) | ✓ | | | |
 | audit:read | ✓ | | | |
 | metrics:read | ✓ | | | |
 """
@@ -37,6 +38,7 @@ class Permission(StrEnum):
     review_returns = "returns:review"
     reopen_returns = "returns:reopen"
     publish = "releases:publish"
+    manage_webhooks = "webhooks:manage"
     manage_registry = "registry:manage"
     read_audit = "audit:read"
     read_metrics = "metrics:read"

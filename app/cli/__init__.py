@@ -7,7 +7,7 @@ from app.cli.db import db_app
 from app.cli.demo import demo
 from app.cli.forms import forms_app
 from app.cli.indicators import indicators_app
-from app.cli.publish import publish_app
+from app.cli.publish import publish_app, worker
 from app.cli.registry import registry_app
 from app.cli.returns import returns_app
 from app.cli.review import review_app
@@ -31,6 +31,7 @@ app.add_typer(publish_app, name="publish")
 app.command()(serve)
 app.command()(demo)
 app.command()(audit)
+app.command()(worker)
 
 
 def main() -> None:

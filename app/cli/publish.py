@@ -35,3 +35,30 @@ def dhis2_mapping(
     with command_session() as session:
         n = load_dhis2_mapping(session.info["uow"], rows)
     out.print(f"DHIS2 mapping loaded: {n} rows.")
+
+
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Deliver what is due, then stop (cron, tests).")
+    ] = False,
+    poll: Annotated[float, typer.Option(min=0.1, help="Seconds between looks when idle.")] = 2.0,
+) -> None:
+    """Deliver webhooks from the outbox: signed, retried with backoff, every attempt logged."""
+    from app.core.config import get_settings
+    from app.core.db import make_engine
+    from app.core.uow import Database
+    from app.publishing.webhooks import run_worker
+
+    settings = get_settings()
+    engine = make_engine(
+        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    try:
+        n = run_worker(
+            Database(engine), once=once, poll=poll, log=lambda s: out.print(f"delivery {s}")
+        )
+    except KeyboardInterrupt:
+        n = 0
+    finally:
+        engine.dispose()
+    out.print(f"{n} deliveries tried.")

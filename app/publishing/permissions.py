@@ -10,3 +10,4 @@ from app.core.principal import Principal
 
 Publisher = Annotated[Principal, Depends(authorize(Permission.publish))]
 ReleaseReader = Annotated[Principal, Depends(authorize(Permission.read_figures))]
+WebhookManager = Annotated[Principal, Depends(authorize(Permission.manage_webhooks))]

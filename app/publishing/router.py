@@ -8,15 +8,22 @@ from fastapi import APIRouter, Path, Query, Response
 from app.core.bounds import MAX_INT
 from app.core.deps import SessionDep, UowDep
 from app.core.problem_docs import problem_responses
-from app.publishing import exports, service
-from app.publishing.models import Release
-from app.publishing.permissions import Publisher, ReleaseReader
+from app.publishing import exports, service, webhooks
+from app.publishing.models import Release, WebhookSubscription
+from app.publishing.permissions import Publisher, ReleaseReader, WebhookManager
 from app.publishing.schemas import (
+    AttemptPublic,
+    DeliveryList,
+    DeliveryPublic,
+    RedeliveryPublic,
     ReleaseChanges,
     ReleaseCreate,
     ReleaseList,
     ReleasePublic,
     ReleaseSummary,
+    WebhookCreate,
+    WebhookList,
+    WebhookPublic,
 )
 
 router = APIRouter(prefix="/api/v1/releases", tags=["publication"])
@@ -165,3 +172,80 @@ def export(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+hooks = APIRouter(prefix="/api/v1/webhooks", tags=["publication"])
+
+
+def _hook(s: WebhookSubscription) -> WebhookPublic:
+    return WebhookPublic(
+        id=s.id or 0, url=s.url, events=s.events, active=s.active, created_at=s.created_at
+    )
+
+
+@hooks.post(
+    "",
+    response_model=WebhookPublic,
+    status_code=201,
+    summary="Subscribe a system to events (administrators)",
+    description=(webhooks.__doc__ or "").split("\n\n", 1)[1],
+    responses=problem_responses(403, s403="Only administrators manage webhooks."),
+)
+def create_hook(body: WebhookCreate, _admin: WebhookManager, uow: UowDep) -> WebhookPublic:
+    return _hook(webhooks.subscribe(uow, body.url, body.secret, body.events))
+
+
+@hooks.get("", response_model=WebhookList, summary="Subscriptions (secrets are never shown)")
+def list_hooks(session: SessionDep, _admin: WebhookManager) -> WebhookList:
+    return WebhookList(items=[_hook(s) for s in webhooks.subscriptions(session)])
+
+
+@hooks.delete(
+    "/{hook_id}",
+    status_code=204,
+    summary="Stop a subscription",
+    responses=problem_responses(404, s404="No such subscription."),
+)
+def delete_hook(hook_id: ReleaseId, _admin: WebhookManager, uow: UowDep) -> Response:
+    webhooks.unsubscribe(uow, hook_id)
+    return Response(status_code=204)
+
+
+@hooks.get(
+    "/{hook_id}/deliveries",
+    response_model=DeliveryList,
+    summary="A subscription's deliveries, each with every attempt",
+)
+def list_deliveries(
+    hook_id: ReleaseId, session: SessionDep, _admin: WebhookManager
+) -> DeliveryList:
+    return DeliveryList(
+        items=[
+            DeliveryPublic(
+                id=d.id or 0,
+                event=d.event,
+                status=d.status,
+                attempts=[
+                    AttemptPublic(
+                        at=a.at, status_code=a.status_code, error=a.error, duration_ms=a.duration_ms
+                    )
+                    for a in attempts
+                ],
+                next_attempt_at=d.next_attempt_at,
+                delivered_at=d.delivered_at,
+            )
+            for d, attempts in webhooks.deliveries(session, hook_id)
+        ]
+    )
+
+
+@hooks.post(
+    "/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    response_model=RedeliveryPublic,
+    summary="Deliver again (the subscriber lost it); the worker sends it shortly",
+    responses=problem_responses(404, s404="No such delivery."),
+)
+def redeliver(delivery_id: ReleaseId, _admin: WebhookManager, uow: UowDep) -> RedeliveryPublic:
+    d = webhooks.redeliver(uow, delivery_id)
+    return RedeliveryPublic(id=d.id or 0, status=d.status, next_attempt_at=d.next_attempt_at)

@@ -109,3 +109,145 @@ class ReleaseChanges(BaseModel):
     previous: int | None
     returns_changed: list[str]
     changes: list[dict[str, Any]]
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://stats.ministry.example/hooks/emis",
+                    "secret": "a-long-shared-secret-of-the-subscriber",
+                    "events": ["release.published"],
+                }
+            ]
+        },
+    )
+
+    url: str = Field(max_length=500, pattern=r"^https?://[^\s/$.?#][^\s]*$")
+    secret: str = Field(min_length=16, max_length=200, description="Signs each body (HMAC).")
+    events: list[str] = Field(default_factory=lambda: ["release.published"], max_length=10)
+
+
+class WebhookPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "url": "https://stats.ministry.example/hooks/emis",
+                    "events": ["release.published"],
+                    "active": True,
+                    "created_at": "2026-05-02T09:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: int
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+
+
+class WebhookList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 1,
+                            "url": "https://stats.ministry.example/hooks/emis",
+                            "events": ["release.published"],
+                            "active": True,
+                            "created_at": "2026-05-02T09:00:00Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    items: list[WebhookPublic]
+
+
+class AttemptPublic(BaseModel):
+    at: datetime
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+
+class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "event": "release.published",
+                    "status": "delivered",
+                    "attempts": [
+                        {
+                            "at": "2026-05-02T09:00:01Z",
+                            "status_code": 503,
+                            "error": "HTTP 503",
+                            "duration_ms": 40,
+                        },
+                        {
+                            "at": "2026-05-02T09:00:31Z",
+                            "status_code": 200,
+                            "error": "",
+                            "duration_ms": 35,
+                        },
+                    ],
+                    "next_attempt_at": "2026-05-02T09:00:31Z",
+                    "delivered_at": "2026-05-02T09:00:31Z",
+                }
+            ]
+        }
+    )
+
+    id: int
+    event: str
+    status: str
+    attempts: list[AttemptPublic]
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 7,
+                            "event": "release.published",
+                            "status": "pending",
+                            "attempts": [],
+                            "next_attempt_at": "2026-05-02T09:00:00Z",
+                            "delivered_at": None,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    items: list[DeliveryPublic]
+
+
+class RedeliveryPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": 7, "status": "pending", "next_attempt_at": "2026-05-02T09:10:00Z"}]
+        }
+    )
+
+    id: int
+    status: str
+    next_attempt_at: datetime

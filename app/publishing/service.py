@@ -26,7 +26,7 @@ from app.core.principal import Principal
 from app.core.uow import UnitOfWork
 from app.indicators import compute
 from app.indicators import service as figures
-from app.publishing import exports
+from app.publishing import exports, webhooks
 from app.publishing.models import Dhis2Mapping, Release
 from app.registry.service import all_units, get_year, open_schools_under, years_by_number
 from app.returns.service import ReturnStatus, approved_revisions, change_status
@@ -169,6 +169,9 @@ def create_release(
         [Change("return", f"{form}/{year}/{a.school}", "upsert", a.unit_path) for a in to_lock],
     )
     session.flush()
+    notified = webhooks.enqueue(
+        session, "release.published", webhooks.release_body(release), uow.now
+    )
     note_audit(
         session,
         "release.create",
@@ -177,6 +180,7 @@ def create_release(
         returns=len(approved),
         locked=len(to_lock),
         digest=digest[:16],
+        subscribers=notified,
     )
     return release
 

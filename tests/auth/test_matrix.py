@@ -266,6 +266,27 @@ CALLS: dict[tuple[str, str], tuple[Call, bool]] = {
         lambda w, p: ("get", "/api/v1/releases/99/export?format=sdmx-csv", {}),
         False,
     ),
+    ("post", "/api/v1/webhooks"): (
+        lambda w, p: (
+            "post",
+            "/api/v1/webhooks",
+            {"json": {"url": "http://127.0.0.1:9/hook", "secret": "s" * 20}},
+        ),
+        False,
+    ),
+    ("get", "/api/v1/webhooks"): (lambda w, p: ("get", "/api/v1/webhooks", {}), False),
+    ("delete", "/api/v1/webhooks/{hook_id}"): (
+        lambda w, p: ("delete", "/api/v1/webhooks/99", {}),
+        False,
+    ),
+    ("get", "/api/v1/webhooks/{hook_id}/deliveries"): (
+        lambda w, p: ("get", "/api/v1/webhooks/99/deliveries", {}),
+        False,
+    ),
+    ("post", "/api/v1/webhooks/deliveries/{delivery_id}/redeliver"): (
+        lambda w, p: ("post", "/api/v1/webhooks/deliveries/99/redeliver", {}),
+        False,
+    ),
     ("get", "/api/v1/review/ladder"): (lambda w, p: ("get", "/api/v1/review/ladder", {}), False),
     ("post", "/api/v1/returns/{form}/{year}/{school}/approve"): (
         lambda w, p: (
@@ -348,6 +369,13 @@ def _expected(rule: Any, role: str, scoped: bool, place: str, key: tuple[str, st
         return {409} if role == "admin" else {403}
     if key[1].startswith("/api/v1/releases/"):
         return {404}  # no release yet
+    if key == ("post", "/api/v1/webhooks"):
+        return {201}
+    if key in (
+        ("delete", "/api/v1/webhooks/{hook_id}"),
+        ("post", "/api/v1/webhooks/deliveries/{delivery_id}/redeliver"),
+    ):
+        return {404}
     if key == ("post", "/api/v1/units/{code}/approve"):
         return {409}  # allowed, but the unit's schools have not reported
     return {200}

@@ -117,6 +117,17 @@ HTTP_CASES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], Any]] = {
     ("post", "/api/v1/releases"): lambda d, h: d.client.post(
         "/api/v1/releases", headers=h["admin"], json={"year": d.result.years[1]}
     ),
+    ("post", "/api/v1/webhooks"): lambda d, h: d.client.post(
+        "/api/v1/webhooks",
+        headers=h["admin"],
+        json={"url": "http://127.0.0.1:9/hook", "secret": "s" * 20},
+    ),
+    ("delete", "/api/v1/webhooks/{hook_id}"): lambda d, h: d.client.delete(
+        "/api/v1/webhooks/1", headers=h["admin"]
+    ),
+    ("post", "/api/v1/webhooks/deliveries/{delivery_id}/redeliver"): lambda d, h: d.client.post(
+        "/api/v1/webhooks/deliveries/1/redeliver", headers=h["admin"]
+    ),
 }
 
 # What a case needs first (not counted): a return, a one-rung ladder the admin stands on, …
@@ -134,6 +145,11 @@ def _prepare(demo, h, case) -> None:
         HTTP_CASES[("post", "/api/v1/sync/push")](demo, h)
     if path.endswith("/reopen") or path == "/api/v1/releases":
         HTTP_CASES[("post", REVIEWS + "approve")](demo, h)
+    if path.startswith("/api/v1/webhooks/"):
+        HTTP_CASES[("post", "/api/v1/webhooks")](demo, h)
+    if path.startswith("/api/v1/webhooks/deliveries/"):
+        _prepare(demo, h, ("post", "/api/v1/releases"))
+        HTTP_CASES[("post", "/api/v1/releases")](demo, h)
     if case == ("delete", "/api/v1/excuses/{form}/{year}/{school}"):
         HTTP_CASES[("put", "/api/v1/excuses/{form}/{year}/{school}")](demo, h)
     if path == "/api/v1/units/{code}/approve":
@@ -198,6 +214,8 @@ runner = CliRunner()
 CLI_READS = {"db current", "token list", "indicators check", "audit"}
 # Not use cases of the app's data: Alembic runs its own transactions; serve runs the server.
 CLI_OTHERS = {"db upgrade", "serve"}
+# A loop of small units of work, one per claim and per attempt (tests/review/test_webhooks.py).
+CLI_OTHERS |= {"worker"}
 # One unit of work per batch of 200 rows, each through the push use case (whose commit is
 # counted by the HTTP cases above); its file-level behaviour: tests/indicators/.
 CLI_OTHERS |= {"returns import"}
