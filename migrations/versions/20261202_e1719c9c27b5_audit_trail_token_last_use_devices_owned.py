@@ -55,8 +55,9 @@ def upgrade() -> None:
             sa.Column("last_used_at", app.core.types.UTCDateTime(timezone=True), nullable=True)
         )
 
-    with op.batch_alter_table("device", schema=None) as batch_op:
-        batch_op.drop_column("last_pull_at")
+    # A plain DROP COLUMN (SQLite 3.35+): batch mode would rebuild the table, and on SQLite
+    # dropping the old one cascades to the rows that reference it.
+    op.drop_column("device", "last_pull_at")
 
     # ### end Alembic commands ###
 
@@ -68,8 +69,9 @@ def downgrade() -> None:
             sa.Column("last_pull_at", app.core.types.UTCDateTime(timezone=True), nullable=True)
         )
 
-    with op.batch_alter_table("api_token", schema=None) as batch_op:
-        batch_op.drop_column("last_used_at")
+    # A plain DROP COLUMN (SQLite 3.35+): batch mode would rebuild the table, and on SQLite
+    # dropping the old one cascades to the rows that reference it.
+    op.drop_column("api_token", "last_used_at")
 
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_event_username")

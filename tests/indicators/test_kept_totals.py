@@ -45,6 +45,9 @@ def revise(db: Database, code: str, year: int, k: int) -> None:
         sid = registry.schools_by_code(s, [code])[code][0]
         states = [r for r in return_states_of_schools(s, [sid]) if r.year == year]
         levels = registry.school_placements(s, [sid])[sid].levels
+    if states and states[0].status in ("approved", "locked"):
+        # An approved or locked return takes no revision until it is reopened, as in life.
+        set_status(db, code, year, "returned")
     item = {
         "id": str(uuid.uuid4()),
         "form": country.FORM,
