@@ -78,6 +78,25 @@ class PayloadTooLarge(AppError):
     title = "Payload too large"
 
 
+class UnsupportedMediaType(AppError):
+    status = 415
+    type = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class MalformedBody(AppError):
+    """The body cannot be read as what its Content-Type or Content-Encoding says it is."""
+
+    status = 400
+    type = "malformed-body"
+    title = "Malformed body"
+
+
+class MalformedJson(MalformedBody):
+    type = "malformed-json"
+    title = "Malformed JSON"
+
+
 class ServiceUnavailable(AppError):
     status = 503
     type = "unavailable"
