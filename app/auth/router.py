@@ -8,6 +8,7 @@ from app.auth import service
 from app.auth.deps import CurrentUser
 from app.auth.schemas import MePublic, TokenPublic
 from app.core.deps import SettingsDep, UowDep
+from app.core.media import FORM_BODY
 from app.core.problem_docs import problem_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -17,8 +18,12 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     "/token",
     response_model=TokenPublic,
     summary="Exchange a username and password for a bearer token",
+    dependencies=[FORM_BODY],
     responses=problem_responses(
-        401, s401="Unknown user or wrong password (the same answer for both)."
+        401,
+        415,
+        s401="Unknown user or wrong password (the same answer for both).",
+        s415="The body is not `application/x-www-form-urlencoded`.",
     ),
     openapi_extra={
         "requestBody": {
@@ -33,8 +38,8 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 def login(
     uow: UowDep,
     settings: SettingsDep,
-    username: Annotated[str, Form(examples=["clerk.nord"])],
-    password: Annotated[str, Form(examples=["s3cret-pass"])],
+    username: Annotated[str, Form(max_length=200, examples=["clerk.nord"])],
+    password: Annotated[str, Form(max_length=1024, examples=["s3cret-pass"])],
 ) -> TokenPublic:
     token = service.issue_session_token(uow, username, password, settings.session_token_minutes)
     return TokenPublic(access_token=token, expires_in=settings.session_token_minutes * 60)
