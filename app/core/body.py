@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.admission import drain_body
 from app.core.errors import (
     AppError,
+    InvalidInput,
     MalformedBody,
     MalformedJson,
     PayloadTooLarge,
@@ -100,8 +101,8 @@ def loads_strict(raw: bytes) -> Any:
 
 def json_body(request: Request) -> Any:
     """The JSON body as the guard parsed it (routes that read their body themselves)."""
-    if PARSED_JSON not in request.scope:
-        raise MalformedJson("The request has no JSON body.", _field("MISSING", "no body"))
+    if PARSED_JSON not in request.scope:  # an empty body, as FastAPI answers for its own
+        raise InvalidInput("The request has no body.", _field("MISSING", "Field required"))
     return request.scope[PARSED_JSON]
 
 
@@ -194,10 +195,11 @@ class RequestBodyGuard:
             if message["type"] == "http.disconnect":
                 return None
             body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if not more:
+                done.append(True)  # nothing left to drain
             if len(body) > limit:
                 raise _too_large(limit, "The request body is")
-            more = message.get("more_body", False)
-        done.append(True)
         raw = bytes(body)
         if encoding and raw:
             raw = _inflate(raw, limit)

@@ -58,6 +58,9 @@ GradeCode = Annotated[str, CodeRule(16)]
 PathCode = Annotated[
     str, Path(min_length=1, max_length=CODE_MAX, pattern=CODE_PATTERN, examples=["DM-000001"])
 ]
+LevelPathCode = Annotated[
+    str, Path(min_length=1, max_length=32, pattern=CODE_PATTERN, examples=["primary"])
+]
 
 # ------------------------------------------------------------------ human text
 

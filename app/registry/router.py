@@ -5,7 +5,7 @@ signed-in user may read; schools and population are limited to the caller's area
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import AdminUser, CurrentUser
 from app.core.bounds import PathYear, QueryYear
@@ -13,7 +13,7 @@ from app.core.deps import SessionDep, WriteSessionDep
 from app.core.media import JSON_BODY
 from app.core.paging import CursorQuery
 from app.core.problem_docs import AREA_FILTERED_LIST, problem_responses
-from app.core.text import PathCode
+from app.core.text import LevelPathCode, PathCode
 from app.registry import service
 from app.registry.schemas import (
     AdminUnitPublic,
@@ -198,7 +198,7 @@ def list_education_levels(session: SessionDep, _user: CurrentUser) -> list[Educa
     dependencies=[JSON_BODY],
 )
 def put_education_level(
-    code: Annotated[str, PathCode, Path(max_length=32)],
+    code: LevelPathCode,
     body: EducationLevelUpsert,
     _admin: AdminUser,
     session: WriteSessionDep,

@@ -88,7 +88,7 @@ def require_levels(session: Session, levels: Sequence[str], path: str = "body.le
         )
 
 
-def require_unit(session: Session, code: str, path: str = "unit") -> AdminUnit:
+def require_unit(session: Session, code: str, path: str = "body.unit") -> AdminUnit:
     """The unit with this code, or a 422 naming the field."""
     unit = unit_by_code(session, code)
     if unit is None:

@@ -85,7 +85,7 @@ class PushItem(BaseModel):
 
 
 class PushRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [PUSH_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [PUSH_EXAMPLE]})
 
     device_id: Annotated[str, HumanText(100)]
     items: list[Any] = Field(description="Push items (see PushItem); each stands alone.")
