@@ -19,7 +19,7 @@ class TokenPublic(BaseModel):
 class MePublic(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"username": "clerk.nord", "role": "clerk", "unit": "HT-NO-LIM"}]
+            "examples": [{"username": "clerk.nord", "role": "clerk", "unit": "DM-R01-D001"}]
         }
     )
     username: str = Field(examples=["clerk.nord"])
@@ -28,5 +28,5 @@ class MePublic(BaseModel):
         examples=["clerk"],
     )
     unit: str = Field(
-        description="Code of the admin unit that is the caller's area.", examples=["HT-NO-LIM"]
+        description="Code of the admin unit that is the caller's area.", examples=["DM-R01-D001"]
     )

@@ -86,7 +86,7 @@ PROBLEM_EXAMPLES: dict[int, dict[str, Any]] = {
         "Invalid input",
         "invalid-input",
         "The request has 2 invalid field(s): body.ownership, body.unit.",
-        "/api/v1/schools/HT-NO-0412",
+        "/api/v1/schools/DM-000001",
         errors=[
             {
                 "code": "ENUM",

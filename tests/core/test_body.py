@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from tests.conftest import make_settings
-from tests.sync.helpers import clerk_schools, item, push
+from tests.sync.helpers import item, push
 
 SCHOOL = "/api/v1/schools/DM-000001"
 
