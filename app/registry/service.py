@@ -243,6 +243,7 @@ def upsert_units(
                 counts.changes.append(Change("admin_unit", row["code"], "upsert", row["path"]))
         done.update(r["code"] for r in ready)
         pending = [r for r in pending if r["code"] not in done]
+    session.flush()  # expire_all() would drop renames not yet flushed
     session.expire_all()
     if record:
         note_changes(session, counts.changes)
