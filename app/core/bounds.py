@@ -25,7 +25,7 @@ PathVersion = Annotated[int, Path(ge=1, le=MAX_INT, examples=[1])]
 # zone, and the instant must lie in YEAR_MIN..YEAR_MAX once in UTC (9999-12-31T23:59:59-14:00
 # would overflow the conversion).
 _INSTANT_RE = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})"
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
 )
 _DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 INSTANT_RULE = (
