@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.auth.router import audit_router
 from app.auth.router import router as auth_router
 from app.core.admission import AdmissionControl
+from app.core.body import RequestBodyGuard
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.core.deps import PUBLIC
@@ -137,6 +138,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Database(engine)
     app.state.forms = FormCache()
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    # Before routing, auth and parsing: no body costs more than its route's cap.
+    app.add_middleware(
+        RequestBodyGuard,
+        max_bytes=settings.max_body_bytes,
+        larger={"/api/v1/sync/push": settings.sync_max_bytes},
+    )
     app.add_middleware(RefuseNulInUrl)
     # Outermost: a request the server cannot take now is refused before anything else runs.
     app.add_middleware(

@@ -11,7 +11,8 @@ from app.auth.permissions import Permission
 from app.auth.schemas import AuditEventPublic, AuditPage, MePublic, TokenPublic
 from app.core.audit import AuditFilter, list_events
 from app.core.deps import PUBLIC, SessionDep, SettingsDep, UowDep
-from app.core.paging import decode_cursor, encode_cursor
+from app.core.media import FORM_BODY
+from app.core.paging import CursorQuery, decode_cursor, encode_cursor
 from app.core.principal import Principal
 from app.core.problem_docs import problem_responses
 
@@ -26,11 +27,13 @@ AuditReader = Annotated[Principal, Depends(authorize(Permission.read_audit))]
     "/token",
     response_model=TokenPublic,
     summary="Exchange a username and password for a bearer token",
-    dependencies=[PUBLIC],
+    dependencies=[PUBLIC, FORM_BODY],
     responses=problem_responses(
         401,
+        415,
         429,
         s401="Unknown user or wrong password (the same answer for both).",
+        s415="The body is not `application/x-www-form-urlencoded`.",
         s429="Too many failed sign-ins for this user or from this address: wait `Retry-After` "
         "seconds (the wait doubles with each further failure, up to 15 minutes).",
     ),
@@ -48,7 +51,7 @@ def login(
     uow: UowDep,
     settings: SettingsDep,
     username: Annotated[str, Form(max_length=200, examples=["clerk.nord"])],
-    password: Annotated[str, Form(max_length=1000, examples=["s3cret-pass"])],
+    password: Annotated[str, Form(max_length=1024, examples=["s3cret-pass"])],
 ) -> TokenPublic:
     token = service.issue_session_token(uow, username, password, settings.session_token_minutes)
     return TokenPublic(access_token=token, expires_in=settings.session_token_minutes * 60)
@@ -82,17 +85,12 @@ def get_audit(
     target: Annotated[str | None, Query(max_length=200, examples=["DM-000001"])] = None,
     since: Annotated[datetime | None, Query(description="RFC 3339, inclusive.")] = None,
     until: Annotated[datetime | None, Query(description="RFC 3339, exclusive.")] = None,
-    cursor: Annotated[
-        str | None, Query(max_length=200, description="From the previous page's next_cursor.")
-    ] = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     before = None
     if cursor:
-        data = decode_cursor(cursor)
-        before = data.get("b")
-        if not isinstance(before, int) or isinstance(before, bool) or before < 1:
-            decode_cursor("!")  # raises the cursor's 400
+        before = decode_cursor(cursor, {"b": int})["b"]
     flt = AuditFilter(username=user, action=action, target=target, since=since, until=until)
     rows = list_events(session, flt, before_id=before, limit=limit + 1)
     more = len(rows) > limit

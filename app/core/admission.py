@@ -22,7 +22,7 @@ UNLIMITED = ("/health", "/docs", "/static/", "/openapi.json")
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of a refused body read and dropped, at most
 
 
-async def _drain(receive: Receive) -> None:
+async def drain_body(receive: Receive) -> None:
     """Read and drop what is left of the request body, so the client, still uploading, reads
     the 503 instead of a reset connection (the body is never parsed or kept)."""
     seen = 0
@@ -85,7 +85,7 @@ class AdmissionControl:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, why: str) -> None:
         self.shed += 1
-        await _drain(receive)
+        await drain_body(receive)
         # Spread the retries: the more are waiting, the later they come back.
         after = self.retry_after + math.ceil(self.waiting / max(self.slots, 1))
         response = problem(

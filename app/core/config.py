@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     session_token_minutes: Annotated[int, Field(ge=1)] = 8 * 60
+    max_body_bytes: Annotated[int, Field(ge=1024)] = Field(
+        1024 * 1024,
+        description="Largest request body (after gzip inflation) of every route but push, "
+        "which takes up to sync_max_bytes.",
+    )
     sync_max_items: Annotated[int, Field(ge=1)] = 200
     sync_max_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
     pool_size: Annotated[int, Field(ge=1, le=200)] = Field(

@@ -16,6 +16,23 @@ from app.core.errors import _STATUS_TITLES, AppError, problem
 
 log = logging.getLogger("emis.errors")
 
+# Starlette's and FastAPI's own errors, each with a problem type naming it.
+_HTTP_TYPES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    429: "too-many-requests",
+    503: "unavailable",
+}
+_PARSE_FAILURES = ("There was an error parsing the body", "Invalid multipart data.")
+
 
 def _loc_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = list(loc)
@@ -73,6 +90,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errs = validation_errors(exc)
+        if any(e["code"] == "JSON_INVALID" for e in errs):
+            # The body guard parses JSON bodies first; this is FastAPI's own parse, same answer.
+            return problem(
+                400,
+                "Malformed JSON",
+                "The body is not valid JSON.",
+                "malformed-json",
+                [{**e, "path": "body"} for e in errs if e["code"] == "JSON_INVALID"],
+                instance=request.url.path,
+            )
         fields = ", ".join(e["path"] for e in errs[:5])
         return problem(
             422,
@@ -85,13 +112,26 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = _STATUS_TITLES.get(exc.status_code, "Error")
+        status = exc.status_code
+        title = _STATUS_TITLES.get(status, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else title
+        type_ = _HTTP_TYPES.get(status, "about:blank")
         headers = getattr(exc, "headers", None)
-        if exc.status_code == 405:
+        if status == 404 and detail == "Not Found":
+            detail = f"No route {request.url.path!r}; see /openapi.json for the API."
+        if status == 405:
             # Starlette names only the first route that matched the path; list every method.
-            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
-        return problem(exc.status_code, title, detail, instance=request.url.path, headers=headers)
+            allowed = _allowed_methods(request)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            detail = f"{request.method} is not allowed here; use {' or '.join(allowed)}."
+        if status == 400 and detail in _PARSE_FAILURES:
+            # FastAPI's answer when a form body cannot be parsed.
+            title, type_ = "Malformed body", "malformed-body"
+            detail = (
+                "The body could not be parsed as its Content-Type says "
+                f"({request.headers.get('content-type', 'none')[:80]})."
+            )
+        return problem(status, title, detail, type_, instance=request.url.path, headers=headers)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(SATimeoutError)  # no pooled connection free within pool_timeout

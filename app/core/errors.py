@@ -87,6 +87,25 @@ class TooManyRequests(AppError):
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
 
 
+class UnsupportedMediaType(AppError):
+    status = 415
+    type = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class MalformedBody(AppError):
+    """The body cannot be read as what its Content-Type or Content-Encoding says it is."""
+
+    status = 400
+    type = "malformed-body"
+    title = "Malformed body"
+
+
+class MalformedJson(MalformedBody):
+    type = "malformed-json"
+    title = "Malformed JSON"
+
+
 class ServiceUnavailable(AppError):
     status = 503
     type = "unavailable"

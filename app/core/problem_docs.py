@@ -86,7 +86,7 @@ PROBLEM_EXAMPLES: dict[int, dict[str, Any]] = {
         "Invalid input",
         "invalid-input",
         "The request has 2 invalid field(s): body.ownership, body.unit.",
-        "/api/v1/schools/HT-NO-0412",
+        "/api/v1/schools/DM-000001",
         errors=[
             {
                 "code": "ENUM",
@@ -126,13 +126,16 @@ class Problem(BaseModel):
 
 
 PROBLEM_DESCRIPTIONS: dict[int, str] = {
-    400: "Bad request, e.g. a cursor this server did not issue.",
+    400: "Bad request: a body that is not valid JSON (or gzip), a cursor this server did not "
+    "issue, a NUL character in the URL.",
     401: "Missing, expired or unknown token.",
     403: "The token is valid but its role or area does not allow this.",
     404: "Nothing with this code inside your area.",
     409: "Conflicts with what is stored.",
     410: "Gone.",
-    413: "Payload too large.",
+    413: "The body is over the size limit (after gzip inflation); nothing was done.",
+    415: "The body's Content-Type or Content-Encoding is not one this endpoint takes (JSON, "
+    "optionally gzip; the login form takes application/x-www-form-urlencoded).",
     422: "Invalid input: each bad field is named in `errors` ({code, path, message}).",
     503: "The database did not answer or is not at the latest migration; nothing was done. "
     "Retry later.",
@@ -191,8 +194,12 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
             responses = op.setdefault("responses", {})
             if op.get("parameters") or op.get("requestBody"):
                 responses.setdefault("422", {"description": PROBLEM_DESCRIPTIONS[422]})
+                # RefuseNulInUrl answers 400 to a NUL in any path or query parameter.
+                responses.setdefault("400", {"description": PROBLEM_DESCRIPTIONS[400]})
             if op.get("requestBody"):
-                responses.setdefault("400", {"description": "The body is not valid JSON."})
+                responses.setdefault("400", {"description": PROBLEM_DESCRIPTIONS[400]})
+                responses.setdefault("413", {"description": PROBLEM_DESCRIPTIONS[413]})
+                responses.setdefault("415", {"description": PROBLEM_DESCRIPTIONS[415]})
             if "{" in path:
                 responses.setdefault("404", {"description": PROBLEM_DESCRIPTIONS[404]})
             if op.get("security"):

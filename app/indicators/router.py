@@ -37,7 +37,7 @@ def _levels(text: str) -> tuple[int, ...]:
     if not levels or any(lv < 0 or lv > 20 for lv in levels):
         raise InvalidInput(
             "level is an admin level (0 = national, 1 = region, …) or a comma list of them.",
-            [{"code": "BAD_LEVEL", "path": "level", "message": text[:50]}],
+            [{"code": "BAD_LEVEL", "path": "query.level", "message": text[:50]}],
         )
     return levels
 
@@ -52,7 +52,7 @@ def _statuses(text: str | None) -> tuple[str, ...]:
     if bad:
         raise InvalidInput(
             f"Unknown status(es): {', '.join(bad)}; use {', '.join(service.STATUSES)}.",
-            [{"code": "UNKNOWN_STATUS", "path": "status", "message": b} for b in bad],
+            [{"code": "UNKNOWN_STATUS", "path": "query.status", "message": b} for b in bad],
         )
     return tuple(sorted(set(asked)))
 
@@ -64,7 +64,7 @@ def _by(text: str | None, allowed: tuple[str, ...] | None) -> tuple[str, ...]:
         if bad:
             raise InvalidInput(
                 f"Cannot split by {', '.join(bad)}; use {', '.join(allowed)}.",
-                [{"code": "UNKNOWN_SPLIT", "path": "by", "message": b} for b in bad],
+                [{"code": "UNKNOWN_SPLIT", "path": "query.by", "message": b} for b in bad],
             )
     return by
 
@@ -74,7 +74,7 @@ def _wants_csv(request: Request, fmt: str | None) -> bool:
         if fmt not in ("json", "csv"):
             raise InvalidInput(
                 "format is json or csv.",
-                [{"code": "BAD_FORMAT", "path": "format", "message": fmt[:20]}],
+                [{"code": "BAD_FORMAT", "path": "query.format", "message": fmt[:20]}],
             )
         return fmt == "csv"
     return "text/csv" in request.headers.get("accept", "")

@@ -75,7 +75,7 @@ def scope(session: Session, user: Principal, unit: str | None, levels: Sequence[
         if found is None:
             raise InvalidInput(
                 f"No admin unit has the code {unit!r}.",
-                [{"code": "UNKNOWN_UNIT", "path": "unit", "message": unit}],
+                [{"code": "UNKNOWN_UNIT", "path": "query.unit", "message": unit}],
             )
         if not user.covers(found.path):
             raise Forbidden(f"Unit {unit!r} lies outside your area ({user.unit_code}).")
@@ -90,7 +90,7 @@ def scope(session: Session, user: Principal, unit: str | None, levels: Sequence[
             raise InvalidInput(
                 f"Level {lv} lies above {top.code} (level {top.level}): ask for level "
                 f"{top.level} or below, or for a unit higher up.",
-                [{"code": "LEVEL_ABOVE_UNIT", "path": "level", "message": str(lv)}],
+                [{"code": "LEVEL_ABOVE_UNIT", "path": "query.level", "message": str(lv)}],
             )
     inside = [u for u in units if u.path.startswith(top.path)]
     by_id = {u.id: u for u in inside}
@@ -252,7 +252,7 @@ def parse_codes(text: str | None) -> tuple[str, ...]:
         raise InvalidInput(
             f"Unknown indicator code(s): {', '.join(bad)}. GET /api/v1/indicators/definitions "
             "lists them.",
-            [{"code": "UNKNOWN_INDICATOR", "path": "indicator", "message": b} for b in bad],
+            [{"code": "UNKNOWN_INDICATOR", "path": "query.indicator", "message": b} for b in bad],
         )
     return codes
 
@@ -535,7 +535,7 @@ def element_dimensions(session: Session, form: str, element: str) -> dict[int, l
     if not rows:
         raise InvalidInput(
             f"No form {form!r} is loaded.",
-            [{"code": "UNKNOWN_FORM", "path": "form", "message": form}],
+            [{"code": "UNKNOWN_FORM", "path": "query.form", "message": form}],
         )
     for _, definition in rows:
         for e in definition.get("elements", []):
@@ -544,7 +544,7 @@ def element_dimensions(session: Session, form: str, element: str) -> dict[int, l
     if not out:
         raise InvalidInput(
             f"Form {form!r} has no count or yes/no element {element!r}.",
-            [{"code": "UNKNOWN_ELEMENT", "path": "element", "message": element}],
+            [{"code": "UNKNOWN_ELEMENT", "path": "query.element", "message": element}],
         )
     return out
 
@@ -561,7 +561,7 @@ def _aggregates(session: Session, user: Principal, q: AggregateQuery) -> dict[st
         raise InvalidInput(
             f"{q.element} cannot be split by {', '.join(bad)}; it has "
             f"{', '.join(sorted(known)) or 'no dimensions'} (and ownership, locality).",
-            [{"code": "UNKNOWN_DIMENSION", "path": "by", "message": b} for b in bad],
+            [{"code": "UNKNOWN_DIMENSION", "path": "query.by", "message": b} for b in bad],
         )
     sc = scope(session, user, q.unit, q.levels)
     attr = tuple(s for s in ("ownership", "locality") if s in q.by)

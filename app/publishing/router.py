@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from app.core.bounds import MAX_INT
 from app.core.deps import SessionDep, UowDep
+from app.core.media import JSON_BODY
 from app.core.problem_docs import problem_responses
 from app.publishing import exports, service, webhooks
 from app.publishing.models import Release, WebhookSubscription
@@ -47,6 +48,7 @@ def _summary(r: Release) -> dict[str, Any]:
     "",
     response_model=ReleaseSummary,
     status_code=201,
+    dependencies=[JSON_BODY],
     summary="Make the next release of a year's figures from its approved returns",
     description=(service.__doc__ or "").split("\n\n", 1)[1],
     responses=problem_responses(
@@ -59,7 +61,9 @@ def _summary(r: Release) -> dict[str, Any]:
     ),
 )
 def create(body: ReleaseCreate, user: Publisher, uow: UowDep) -> ReleaseSummary:
-    release = service.create_release(uow, user, form=body.form, year=body.year, note=body.note)
+    release = service.create_release(
+        uow, user, form=body.form, year=body.year, note=body.note or ""
+    )
     return ReleaseSummary.model_validate(_summary(release))
 
 
@@ -67,7 +71,9 @@ def create(body: ReleaseCreate, user: Publisher, uow: UowDep) -> ReleaseSummary:
 def list_all(
     session: SessionDep,
     _user: ReleaseReader,
-    form: Annotated[str | None, Query(max_length=64)] = None,
+    form: Annotated[
+        str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    ] = None,
     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
 ) -> ReleaseList:
     return ReleaseList.model_validate(
@@ -187,12 +193,13 @@ def _hook(s: WebhookSubscription) -> WebhookPublic:
     "",
     response_model=WebhookPublic,
     status_code=201,
+    dependencies=[JSON_BODY],
     summary="Subscribe a system to events (administrators)",
     description=(webhooks.__doc__ or "").split("\n\n", 1)[1],
     responses=problem_responses(403, s403="Only administrators manage webhooks."),
 )
 def create_hook(body: WebhookCreate, _admin: WebhookManager, uow: UowDep) -> WebhookPublic:
-    return _hook(webhooks.subscribe(uow, body.url, body.secret, body.events))
+    return _hook(webhooks.subscribe(uow, body.url, body.secret, list(body.events)))
 
 
 @hooks.get("", response_model=WebhookList, summary="Subscriptions (secrets are never shown)")

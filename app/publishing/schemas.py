@@ -1,9 +1,11 @@
 """API shapes for releases."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.text import Code, HumanText
 
 
 class ReleaseCreate(BaseModel):
@@ -14,9 +16,9 @@ class ReleaseCreate(BaseModel):
         },
     )
 
-    form: str = Field("annual_school_census", max_length=64)
+    form: Code = "annual_school_census"
     year: int = Field(ge=1900, le=2200, strict=True)
-    note: str = Field("", max_length=500)
+    note: Annotated[str, HumanText(500, multiline=True)] | None = None
 
 
 SUMMARY_EXAMPLE: dict[str, Any] = {
@@ -125,9 +127,15 @@ class WebhookCreate(BaseModel):
         },
     )
 
-    url: str = Field(max_length=500, pattern=r"^https?://[^\s/$.?#][^\s]*$")
-    secret: str = Field(min_length=16, max_length=200, description="Signs each body (HMAC).")
-    events: list[str] = Field(default_factory=lambda: ["release.published"], max_length=10)
+    url: str = Field(
+        max_length=500, pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$", strict=True
+    )
+    secret: str = Field(
+        min_length=16, max_length=200, pattern=r"^[!-~]+$", description="Signs each body (HMAC)."
+    )
+    events: list[Literal["release.published"]] = Field(
+        default=["release.published"], min_length=1, max_length=10
+    )
 
 
 class WebhookPublic(BaseModel):

@@ -18,13 +18,12 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.text import CODE_RULE, is_code
 from app.registry import service
-from app.registry.models import AdminUnit, EducationLevel
-from app.registry.schemas import CODE_PATTERN, Locality, Ownership, SchoolStatus
+from app.registry.models import AdminUnit
+from app.registry.schemas import Locality, Ownership, SchoolStatus
 
 KINDS = ("units", "schools", "population", "years")
-STANDARD_LEVELS = ("pre_primary", "primary", "lower_secondary", "upper_secondary")
-_CODE_RE = re.compile(CODE_PATTERN)
 _REQUIRED = {
     "units": ("code", "name", "level_name", "parent"),
     "schools": ("code", "name", "unit", "ownership"),
@@ -209,10 +208,8 @@ def _check_code(errors: list[RowError], line: int, col: str, raw: str) -> bool:
     if not raw:
         errors.append(RowError(line, col, raw, "is empty"))
         return False
-    if not _CODE_RE.match(raw):
-        errors.append(
-            RowError(line, col, raw, "letters, digits, '.', '_' and '-' only, at most 64")
-        )
+    if not is_code(raw):
+        errors.append(RowError(line, col, raw, CODE_RULE))
         return False
     return True
 
@@ -314,9 +311,7 @@ def _schools(
         }
     )
     known_units = set(session.scalars(select(sqlmodel.col(AdminUnit.code))))
-    levels_known = set(session.scalars(select(sqlmodel.col(EducationLevel.code)))) or set(
-        STANDARD_LEVELS
-    )
+    levels_known = service.known_level_codes(session)
     tree = _tree_builder(session, m) if m.levels else None
     seen: dict[str, int] = {}
     out = []

@@ -9,27 +9,30 @@ from fastapi import APIRouter, Query, Response
 
 from app.core.bounds import PathYear, QueryYear
 from app.core.deps import SessionDep, WriteSessionDep
+from app.core.media import JSON_BODY
+from app.core.paging import CursorQuery
 from app.core.problem_docs import AREA_FILTERED_LIST, problem_responses
+from app.core.text import LevelPathCode, PathCode
 from app.registry import service
 from app.registry.permissions import ReferenceReader, RegistryManager, SchoolReader
 from app.registry.schemas import (
     AdminUnitPublic,
     AdminUnitUpsert,
-    EducationLevelBase,
     EducationLevelPublic,
+    EducationLevelUpsert,
     Page,
     PopulationCounts,
     PopulationPublic,
     PopulationUpsert,
     SchoolPublic,
     SchoolUpsert,
-    SchoolYearBase,
     SchoolYearPublic,
+    SchoolYearUpsert,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
-Cursor = Annotated[str | None, Query(description="Opaque cursor from the previous page.")]
+Cursor = CursorQuery
 ADMINS_ONLY = problem_responses(403, s403="Only administrators may change reference data.")
 
 
@@ -43,7 +46,8 @@ def list_admin_units(
     session: SessionDep,
     _user: ReferenceReader,
     under: Annotated[
-        str | None, Query(description="Only this unit and everything below it.", examples=["HT-NO"])
+        str | None,
+        Query(description="Only this unit and everything below it.", examples=["DM-R01"]),
     ] = None,
     level: Annotated[
         int | None, Query(ge=0, le=100, description="Only units at this level.")
@@ -70,9 +74,10 @@ def get_admin_unit(code: str, session: SessionDep, _user: ReferenceReader) -> Ad
     response_model=AdminUnitPublic,
     summary="Create or update an admin unit (administrators)",
     responses=ADMINS_ONLY,
+    dependencies=[JSON_BODY],
 )
 def put_admin_unit(
-    code: str, body: AdminUnitUpsert, _admin: RegistryManager, session: WriteSessionDep
+    code: PathCode, body: AdminUnitUpsert, _admin: RegistryManager, session: WriteSessionDep
 ) -> AdminUnitPublic:
     service.upsert_units(session, [{"code": code, **body.model_dump()}])
     return service.get_unit(session, code)
@@ -113,11 +118,13 @@ def get_school(code: str, session: SessionDep, user: SchoolReader) -> SchoolPubl
     response_model=SchoolPublic,
     summary="Create or update a school (administrators)",
     responses=ADMINS_ONLY,
+    dependencies=[JSON_BODY],
 )
 def put_school(
-    code: str, body: SchoolUpsert, admin: RegistryManager, session: WriteSessionDep
+    code: PathCode, body: SchoolUpsert, admin: RegistryManager, session: WriteSessionDep
 ) -> SchoolPublic:
     service.require_unit(session, body.unit)
+    service.require_levels(session, body.levels)
     service.upsert_schools(session, [{"code": code, **body.model_dump(mode="json")}])
     return service.get_school(session, admin, code)
 
@@ -136,7 +143,7 @@ def put_school(
         ),
     },
 )
-def delete_school(code: str, _admin: RegistryManager, session: WriteSessionDep) -> Response:
+def delete_school(code: PathCode, _admin: RegistryManager, session: WriteSessionDep) -> Response:
     service.delete_school(session, code)
     return Response(status_code=204)
 
@@ -167,9 +174,10 @@ def get_school_year(
     response_model=SchoolYearPublic,
     summary="Create or update a school year, open or reopen its window (administrators)",
     responses=ADMINS_ONLY,
+    dependencies=[JSON_BODY],
 )
 def put_school_year(
-    year: PathYear, body: SchoolYearBase, _admin: RegistryManager, session: WriteSessionDep
+    year: PathYear, body: SchoolYearUpsert, _admin: RegistryManager, session: WriteSessionDep
 ) -> SchoolYearPublic:
     service.upsert_years(session, [{"year": year, **body.model_dump()}])
     return service.get_year(session, year)
@@ -191,9 +199,13 @@ def list_education_levels(
     response_model=list[EducationLevelPublic],
     summary="Create or update one level of the structure (administrators)",
     responses=ADMINS_ONLY,
+    dependencies=[JSON_BODY],
 )
 def put_education_level(
-    code: str, body: EducationLevelBase, _admin: RegistryManager, session: WriteSessionDep
+    code: LevelPathCode,
+    body: EducationLevelUpsert,
+    _admin: RegistryManager,
+    session: WriteSessionDep,
 ) -> list[EducationLevelPublic]:
     service.upsert_levels(session, [{"code": code, **body.model_dump()}])
     return service.list_levels(session)
@@ -204,8 +216,10 @@ def put_education_level(
     response_model=PopulationPublic,
     summary="Population of a unit in your area (and below) by single age and sex",
     responses=problem_responses(
+        400,
         403,
         404,
+        s400="The URL holds a NUL character (e.g. `unit=%00`); nothing was looked up.",
         s403="The unit lies outside your area.",
         s404="No admin unit has this code.",
     ),
@@ -213,7 +227,7 @@ def put_education_level(
 def get_population(
     session: SessionDep,
     user: SchoolReader,
-    unit: Annotated[str, Query(examples=["HT-NO"])],
+    unit: Annotated[str, Query(examples=["DM-R01"])],
     year: QueryYear,
 ) -> PopulationPublic:
     service.area_path(session, user, unit)  # 404 unknown, 403 outside the caller's area
@@ -226,6 +240,7 @@ def get_population(
     response_model=PopulationCounts,
     summary="Set population figures (administrators)",
     responses=ADMINS_ONLY,
+    dependencies=[JSON_BODY],
 )
 def put_population(
     body: PopulationUpsert, _admin: RegistryManager, session: WriteSessionDep

@@ -2,13 +2,29 @@
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.bounds import Count, Year
+from app.core.bounds import Count, Day, Instant, Year
+from app.core.text import Attributes, Code, GradeCode, HumanText, LevelCode
 
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
+MAX_LEVELS_PER_SCHOOL = 20
+
+
+class Upsert(BaseModel):
+    """A body an administrator sends: unknown fields are refused (a typo must not be ignored),
+    but the read-only fields of what GET answered may be sent back and are ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+    READ_ONLY: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict) and cls.READ_ONLY:
+            return {k: v for k, v in data.items() if k not in cls.READ_ONLY}
+        return data
 
 
 class Ownership(StrEnum):
@@ -29,33 +45,41 @@ class SchoolStatus(StrEnum):
 
 
 class AdminUnitBase(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Nord"])
-    level_name: str = Field(min_length=1, max_length=64, examples=["department"])
+    name: str = Field(min_length=1, max_length=200, examples=["Region 1"])
+    level_name: str = Field(min_length=1, max_length=64, examples=["region"])
     parent: str | None = Field(
-        None, description="Code of the parent unit; null for the root.", examples=["HT"]
+        None, description="Code of the parent unit; null for the root.", examples=["DM"]
     )
 
 
-class AdminUnitUpsert(AdminUnitBase):
+class AdminUnitUpsert(Upsert, AdminUnitBase):
+    READ_ONLY = ("code", "level", "path")
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
-            "examples": [{"name": "Nord", "level_name": "department", "parent": "HT"}]
-        }
+            "examples": [{"name": "Region 1", "level_name": "region", "parent": "DM"}]
+        },
+    )
+
+    name: Annotated[str, HumanText(200)] = Field(examples=["Region 1"])
+    level_name: Annotated[str, HumanText(64)] = Field(examples=["region"])
+    parent: Code | None = Field(
+        None, description="Code of the parent unit; null for the root.", examples=["DM"]
     )
 
 
 ADMIN_UNIT_EXAMPLE: dict[str, Any] = {
-    "code": "HT-NO",
-    "name": "Nord",
-    "level_name": "department",
-    "parent": "HT",
+    "code": "DM-R01",
+    "name": "Region 1",
+    "level_name": "region",
+    "parent": "DM",
     "level": 1,
-    "path": ["HT", "HT-NO"],
+    "path": ["DM", "DM-R01"],
 }
 SCHOOL_EXAMPLE: dict[str, Any] = {
-    "code": "HT-NO-0412",
+    "code": "DM-000001",
     "name": "École Nationale de Limbé",
-    "unit": "HT-NO-LIM",
+    "unit": "DM-R01-D001",
     "ownership": "public",
     "locality": "rural",
     "levels": ["primary"],
@@ -67,7 +91,7 @@ SCHOOL_EXAMPLE: dict[str, Any] = {
 class AdminUnitPublic(AdminUnitBase):
     model_config = ConfigDict(json_schema_extra={"examples": [ADMIN_UNIT_EXAMPLE]})
 
-    code: str = Field(examples=["HT-NO"])
+    code: str = Field(examples=["DM-R01"])
     level: int = Field(description="0 = national, 1 = region/department, 2 = district, …")
     path: list[str] = Field(description="Codes from the root down to this unit.")
 
@@ -75,7 +99,7 @@ class AdminUnitPublic(AdminUnitBase):
 class SchoolBase(BaseModel):
     name: str = Field(min_length=1, max_length=300, examples=["École Nationale de Limbé"])
     unit: str = Field(
-        description="Code of the admin unit the school belongs to.", examples=["HT-NO-LIM"]
+        description="Code of the admin unit the school belongs to.", examples=["DM-R01-D001"]
     )
     ownership: Ownership
     locality: Locality | None = None
@@ -84,20 +108,34 @@ class SchoolBase(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
-class SchoolUpsert(SchoolBase):
+class SchoolUpsert(Upsert, SchoolBase):
+    READ_ONLY = ("code",)
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {k: v for k, v in SCHOOL_EXAMPLE.items() if k not in ("code", "attributes")}
             ]
-        }
+        },
     )
+
+    name: Annotated[str, HumanText(300)] = Field(examples=["École Nationale de Limbé"])
+    unit: Code = Field(
+        description="Code of the admin unit the school belongs to.", examples=["DM-R01-D001"]
+    )
+    levels: list[LevelCode] = Field(
+        default_factory=list,
+        max_length=MAX_LEVELS_PER_SCHOOL,
+        description="Codes of education levels (see GET /api/v1/education-levels).",
+        examples=[["primary"]],
+    )
+    attributes: Attributes = Field(default_factory=dict)
 
 
 class SchoolPublic(SchoolBase):
     model_config = ConfigDict(json_schema_extra={"examples": [SCHOOL_EXAMPLE]})
 
-    code: str = Field(examples=["HT-NO-0412"])
+    code: str = Field(examples=["DM-000001"])
 
 
 T = TypeVar("T")
@@ -152,6 +190,19 @@ class SchoolYearBase(BaseModel):
         return self
 
 
+class SchoolYearUpsert(Upsert, SchoolYearBase):
+    """A school year as an administrator sends it: time stamps are RFC 3339 text with a zone."""
+
+    READ_ONLY = ("year", "is_open")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SCHOOL_YEAR_EXAMPLE]})
+
+    label: Annotated[str, HumanText(32)] = Field(examples=["2025/26"])
+    reference_date: Day = Field(examples=["2025-11-15"])
+    window_opens: Instant = Field(examples=["2025-11-01T00:00:00+00:00"])
+    window_closes: Instant = Field(examples=["2026-03-31T23:59:59+00:00"])
+    reopened_until: Instant | None = Field(None, description="Set by an administrator to reopen.")
+
+
 class SchoolYearPublic(SchoolYearBase):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"year": 2025, **SCHOOL_YEAR_EXAMPLE, "is_open": True}]}
@@ -186,6 +237,18 @@ class EducationLevelBase(BaseModel):
         return self
 
 
+class EducationLevelUpsert(Upsert, EducationLevelBase):
+    READ_ONLY = ("code",)
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [EDUCATION_LEVEL_EXAMPLE]}
+    )
+
+    name: Annotated[str, HumanText(100)] = Field(examples=["Primary"])
+    grades: list[GradeCode] = Field(
+        min_length=1, max_length=15, examples=[["P1", "P2", "P3", "P4", "P5", "P6"]]
+    )
+
+
 class EducationLevelPublic(EducationLevelBase):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"code": "primary", **EDUCATION_LEVEL_EXAMPLE}]}
@@ -195,7 +258,9 @@ class EducationLevelPublic(EducationLevelBase):
 
 
 class PopulationRow(BaseModel):
-    unit: str = Field(examples=["HT-NO-LIM"])
+    model_config = ConfigDict(extra="forbid")
+
+    unit: Code = Field(examples=["DM-R01-D001"])
     year: Year
     age: int = Field(strict=True, ge=0, le=120, examples=[6])
     sex: str = Field(pattern="^[FM]$", examples=["F"])
@@ -204,16 +269,17 @@ class PopulationRow(BaseModel):
 
 class PopulationUpsert(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
                     "rows": [
-                        {"unit": "HT-NO-LIM", "year": 2025, "age": 6, "sex": "F", "value": 1520},
-                        {"unit": "HT-NO-LIM", "year": 2025, "age": 6, "sex": "M", "value": 1497},
+                        {"unit": "DM-R01-D001", "year": 2025, "age": 6, "sex": "F", "value": 1520},
+                        {"unit": "DM-R01-D001", "year": 2025, "age": 6, "sex": "M", "value": 1497},
                     ]
                 }
             ]
-        }
+        },
     )
 
     rows: list[PopulationRow] = Field(min_length=1, max_length=100_000)
@@ -244,7 +310,7 @@ class PopulationPublic(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "unit": "HT-NO",
+                    "unit": "DM-R01",
                     "year": 2025,
                     "rows": [
                         {"age": 6, "sex": "F", "value": 21480},
@@ -255,6 +321,6 @@ class PopulationPublic(BaseModel):
         }
     )
 
-    unit: str = Field(examples=["HT-NO"])
+    unit: str = Field(examples=["DM-R01"])
     year: int = Field(examples=[2025])
     rows: list[PopulationCell]

@@ -63,7 +63,33 @@ def unit_by_code(session: Session, code: str) -> AdminUnit | None:
     return session.scalar(select(AdminUnit).where(col(AdminUnit.code) == code))
 
 
-def require_unit(session: Session, code: str, path: str = "unit") -> AdminUnit:
+# The levels a school may name before a country loads its own education structure.
+STANDARD_LEVELS = ("pre_primary", "primary", "lower_secondary", "upper_secondary")
+
+
+def known_level_codes(session: Session) -> set[str]:
+    """Codes a school's `levels` may name: the education levels, or the standard ones while
+    none are loaded."""
+    return set(session.scalars(select(col(EducationLevel.code)))) or set(STANDARD_LEVELS)
+
+
+def require_levels(session: Session, levels: Sequence[str], path: str = "body.levels") -> None:
+    """A 422 naming every level that is not a known education level."""
+    known = known_level_codes(session)
+    bad = [
+        {"code": "UNKNOWN_LEVEL", "path": f"{path}[{n}]", "message": f"unknown level {code!r}"}
+        for n, code in enumerate(levels)
+        if code not in known
+    ]
+    if bad:
+        raise InvalidInput(
+            f"Unknown education level(s): {', '.join(e['message'][15:-1] for e in bad[:5])}; "
+            f"known: {', '.join(sorted(known))}.",
+            bad,
+        )
+
+
+def require_unit(session: Session, code: str, path: str = "body.unit") -> AdminUnit:
     """The unit with this code, or a 422 naming the field."""
     unit = unit_by_code(session, code)
     if unit is None:
@@ -121,7 +147,7 @@ def list_units(
     if level is not None:
         q = q.where(col(AdminUnit.level) == level)
     if cursor:
-        after = str(decode_cursor(cursor).get("p", ""))
+        after = decode_cursor(cursor, {"p": str})["p"]
         q = q.where(col(AdminUnit.path) > after)
     rows = list(session.scalars(q.order_by(col(AdminUnit.path)).limit(limit + 1)))
     more = len(rows) > limit
@@ -483,7 +509,7 @@ def list_schools(
     if status:
         q = q.where(col(School.status) == status)
     if cursor:
-        q = q.where(col(School.code) > str(decode_cursor(cursor).get("c", "")))
+        q = q.where(col(School.code) > decode_cursor(cursor, {"c": str})["c"])
     rows = session.execute(q.order_by(col(School.code)).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from app.core.bounds import YEAR_MAX, YEAR_MIN, PathYear
 from app.core.deps import SessionDep
 from app.core.lang import Lang
+from app.core.paging import CursorQuery
 from app.core.problem_docs import AREA_FILTERED_LIST, problem_responses
 from app.returns import service
 from app.returns.permissions import ReturnReader
@@ -36,9 +37,7 @@ def list_returns(
     status: Annotated[
         str | None, Query(pattern="^(submitted|invalid|returned|approved|locked)$")
     ] = None,
-    cursor: Annotated[
-        str | None, Query(description="Opaque cursor from the previous page.")
-    ] = None,
+    cursor: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
 ) -> ReturnPage:
     return service.list_returns(session, user, form, year, unit, status, cursor, limit)

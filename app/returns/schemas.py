@@ -28,7 +28,7 @@ RETURN_EXAMPLE: dict[str, Any] = {
     "form": "annual_school_census",
     "form_version": 1,
     "year": 2025,
-    "school": "HT-NO-0412",
+    "school": "DM-000001",
     "revision": 3,
     "status": "submitted",
     "values": VALUES_EXAMPLE,
@@ -63,7 +63,7 @@ class ReturnPublic(BaseModel):
     form: str = Field(examples=["annual_school_census"])
     form_version: int = Field(examples=[1])
     year: int = Field(examples=[2025])
-    school: str = Field(examples=["HT-NO-0412"])
+    school: str = Field(examples=["DM-000001"])
     revision: int = Field(examples=[3])
     status: str = Field(
         examples=["submitted"], description="submitted | invalid | returned | approved | locked"
@@ -115,7 +115,7 @@ class HistoryPublic(BaseModel):
                 {
                     "form": "annual_school_census",
                     "year": 2025,
-                    "school": "HT-NO-0412",
+                    "school": "DM-000001",
                     "revisions": [
                         {
                             "revision": 1,
@@ -174,8 +174,8 @@ class ReturnPage(BaseModel):
                             "form": "annual_school_census",
                             "form_version": 1,
                             "year": 2025,
-                            "school": "HT-NO-0412",
-                            "unit": "HT-NO-LIM",
+                            "school": "DM-000001",
+                            "unit": "DM-R01-D001",
                             "revision": 3,
                             "status": "submitted",
                             "updated_at": "2026-03-02T10:17:41+00:00",

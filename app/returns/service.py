@@ -783,7 +783,7 @@ def list_returns(
     if status:
         q = q.where(col(CensusReturn.status) == status)
     if cursor:
-        q = q.where(col(CensusReturn.id) > int(decode_cursor(cursor).get("i", 0)))
+        q = q.where(col(CensusReturn.id) > decode_cursor(cursor, {"i": int})["i"])
     rows = session.execute(q.order_by(col(CensusReturn.id)).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]

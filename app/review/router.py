@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.core.bounds import PathYear, QueryYear
 from app.core.deps import SessionDep, UowDep
+from app.core.media import JSON_BODY
 from app.core.problem_docs import problem_responses
+from app.core.text import PathCode
 from app.registry.service import get_year
 from app.returns.schemas import ReturnPublic
 from app.review import completeness as completeness_service
@@ -50,11 +52,12 @@ def get_ladder(session: SessionDep, _user: LadderReader) -> LadderPublic:
 @router.post(
     RETURN + "/approve",
     response_model=ReturnPublic,
+    dependencies=[JSON_BODY],
     summary="Approve a return at your rung of the ladder (reviewers)",
     responses=REVIEW_ERRORS,
 )
 def approve(
-    form: str, year: PathYear, school: str, body: ApproveBody, user: Reviewer, uow: UowDep
+    form: PathCode, year: PathYear, school: PathCode, body: ApproveBody, user: Reviewer, uow: UowDep
 ) -> ReturnPublic:
     return service.approve_return(
         uow, user, form, year, school, revision=body.revision, comment=body.comment
@@ -64,13 +67,19 @@ def approve(
 @router.post(
     RETURN + "/send-back",
     response_model=ReturnPublic,
+    dependencies=[JSON_BODY],
     summary="Send a return back to its district with a comment (reviewers)",
     description="The return becomes `returned`; the clerk sees the comment on the next pull "
     "and sends a new revision, which starts the ladder again.",
     responses=REVIEW_ERRORS,
 )
 def send_back(
-    form: str, year: PathYear, school: str, body: SendBackBody, user: Reviewer, uow: UowDep
+    form: PathCode,
+    year: PathYear,
+    school: PathCode,
+    body: SendBackBody,
+    user: Reviewer,
+    uow: UowDep,
 ) -> ReturnPublic:
     return service.send_back(
         uow, user, form, year, school, revision=body.revision, comment=body.comment
@@ -80,13 +89,14 @@ def send_back(
 @router.post(
     RETURN + "/reopen",
     response_model=ReturnPublic,
+    dependencies=[JSON_BODY],
     summary="Reopen an approved or locked return (administrators)",
     description="It becomes `returned` with the comment; its next revision climbs the ladder "
     "again.",
     responses=REVIEW_ERRORS,
 )
 def reopen(
-    form: str, year: PathYear, school: str, body: ReopenBody, user: Reopener, uow: UowDep
+    form: PathCode, year: PathYear, school: PathCode, body: ReopenBody, user: Reopener, uow: UowDep
 ) -> ReturnPublic:
     return service.reopen(uow, user, form, year, school, comment=body.comment)
 
@@ -94,13 +104,14 @@ def reopen(
 @router.put(
     "/excuses/{form}/{year}/{school}",
     status_code=204,
+    dependencies=[JSON_BODY],
     summary="Excuse a school from a form and year, with the reason (reviewers)",
     responses=problem_responses(
         403, 404, 409, s409="The school has a return for this form and year: review it."
     ),
 )
 def put_excuse(
-    form: str, year: PathYear, school: str, body: ExcuseBody, user: Reviewer, uow: UowDep
+    form: PathCode, year: PathYear, school: PathCode, body: ExcuseBody, user: Reviewer, uow: UowDep
 ) -> Response:
     service.excuse(uow, user, form, year, school, reason=body.reason)
     return Response(status_code=204)
@@ -112,7 +123,9 @@ def put_excuse(
     summary="Withdraw an excuse (reviewers)",
     responses=problem_responses(403, 404),
 )
-def delete_excuse(form: str, year: PathYear, school: str, user: Reviewer, uow: UowDep) -> Response:
+def delete_excuse(
+    form: PathCode, year: PathYear, school: PathCode, user: Reviewer, uow: UowDep
+) -> Response:
     service.unexcuse(uow, user, form, year, school)
     return Response(status_code=204)
 
@@ -120,6 +133,7 @@ def delete_excuse(form: str, year: PathYear, school: str, user: Reviewer, uow: U
 @router.post(
     "/units/{code}/approve",
     response_model=UnitApprovalPublic,
+    dependencies=[JSON_BODY],
     summary="Approve every return of a unit at your rung, all or nothing (reviewers)",
     description="Refused (409, nothing changes) while any open school of the unit has an "
     "invalid, sent-back or not-yet-approved-below return, or neither a return nor an excuse; "
@@ -134,7 +148,7 @@ def delete_excuse(form: str, year: PathYear, school: str, user: Reviewer, uow: U
     ),
 )
 def approve_unit(
-    code: str,
+    code: PathCode,
     form: Annotated[str, Query(max_length=64, examples=["annual_school_census"])],
     year: QueryYear,
     body: UnitApproveBody,

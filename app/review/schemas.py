@@ -1,8 +1,13 @@
 """API shapes for review and approval."""
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.text import HumanText
+
+Comment = Annotated[str, HumanText(2000, multiline=True)]
 
 
 class ApproveBody(BaseModel):
@@ -11,9 +16,13 @@ class ApproveBody(BaseModel):
     )
 
     revision: int | None = Field(
-        None, ge=1, description="The revision you reviewed; 409 if another is current now."
+        None,
+        ge=1,
+        le=2_147_483_647,
+        strict=True,
+        description="The revision you reviewed; 409 if another is current now.",
     )
-    comment: str | None = Field(None, max_length=2000)
+    comment: Comment | None = None
 
 
 class SendBackBody(BaseModel):
@@ -24,10 +33,8 @@ class SendBackBody(BaseModel):
         },
     )
 
-    revision: int | None = Field(None, ge=1)
-    comment: str = Field(
-        min_length=1, max_length=2000, description="What the district must fix (the clerk sees it)."
-    )
+    revision: int | None = Field(None, ge=1, le=2_147_483_647, strict=True)
+    comment: Comment = Field(description="What the district must fix (the clerk sees it).")
 
 
 class ReopenBody(BaseModel):
@@ -36,7 +43,7 @@ class ReopenBody(BaseModel):
         json_schema_extra={"examples": [{"comment": "The school reported 2 classrooms twice."}]},
     )
 
-    comment: str = Field(min_length=1, max_length=2000)
+    comment: Comment
 
 
 class ExcuseBody(BaseModel):
@@ -45,7 +52,7 @@ class ExcuseBody(BaseModel):
         json_schema_extra={"examples": [{"reason": "Closed for reconstruction all year."}]},
     )
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, HumanText(500, multiline=True)]
 
 
 class UnitApproveBody(BaseModel):
@@ -54,7 +61,7 @@ class UnitApproveBody(BaseModel):
         json_schema_extra={"examples": [{"comment": "District DM-R01-D001 checked."}]},
     )
 
-    comment: str | None = Field(None, max_length=2000)
+    comment: Comment | None = None
 
 
 class UnitApprovalPublic(BaseModel):

@@ -43,14 +43,10 @@ def pull(
     epoch = _epoch(session)
     after = 0
     if cursor:
-        data = decode_cursor(cursor, Gone)
-        after = data.get("s", -1) if type(data.get("s")) is int else -1
-        if (
-            data.get("e") != epoch
-            or after < horizon(session)
-            or after < 0
-            or after > last_sequence(session)
-        ):
+        # API.md: a cursor the server cannot honour (its own, or not) is 410; start again.
+        data = decode_cursor(cursor, {"e": str, "s": int}, Gone)
+        after = data["s"]
+        if data["e"] != epoch or after < horizon(session) or after > last_sequence(session):
             raise Gone(GONE)
     visible = or_(
         col(SyncChange.unit_path).is_(None),

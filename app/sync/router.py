@@ -1,17 +1,19 @@
 """Sync endpoints: push, pull, config (API.md, fixed contract)."""
 
-import zlib
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
+from app.core.body import json_body
 from app.core.deps import SettingsDep, UowDep
 from app.core.errors import BadRequest, InvalidInput, PayloadTooLarge
 from app.core.lang import Lang
+from app.core.media import JSON_BODY
+from app.core.paging import CURSOR_MAX, CURSOR_PATTERN
 from app.core.problem_docs import problem_responses
+from app.core.text import text_problem
 from app.core.types import utcnow
 from app.sync import pull as pull_service
 from app.sync import push as push_service
@@ -21,35 +23,13 @@ from app.sync.schemas import PUSH_EXAMPLE, PullResponse, PushRequest, PushRespon
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
 
 
-async def _read_body(request: Request, max_bytes: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(
-            f"The request is {declared} bytes; the limit is {max_bytes}. "
-            "Send fewer items per request (see GET /api/v1/sync/config)."
-        )
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise PayloadTooLarge(f"The request is over the limit of {max_bytes} bytes.")
-    if request.headers.get("content-encoding", "").lower() == "gzip":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            raw = inflater.decompress(bytes(body), max_bytes + 1)
-        except zlib.error as exc:
-            raise BadRequest("The body is not valid gzip.") from exc
-        if len(raw) > max_bytes or inflater.unconsumed_tail:
-            raise PayloadTooLarge(
-                f"The uncompressed request is over the limit of {max_bytes} bytes."
-            )
-        body = bytearray(raw)
+def _refuse_nul(body: bytes) -> None:
     if b"\\u0000" in body:
         # PostgreSQL cannot store NUL in text; no census value needs one.
         raise BadRequest(
-            "The request contains a NUL character (\\u0000); remove it and send again."
+            "The request contains a NUL character (\\u0000); remove it and send again.",
+            [{"code": "NUL", "path": "body", "message": "NUL character"}],
         )
-    return bytes(body)
 
 
 @router.post(
@@ -72,23 +52,24 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
             },
         }
     },
+    dependencies=[JSON_BODY],
     responses=problem_responses(
         400,
         403,
         413,
+        415,
         s400="The body is not JSON, not valid gzip, or holds a NUL character; nothing stored.",
         s403="Only clerks and administrators push, and only with their own device id.",
         s413="Too many items or bytes (see GET /api/v1/sync/config); nothing stored.",
+        s415="The body is not `application/json`, or its Content-Encoding is not gzip.",
     ),
 )
 async def push(
     request: Request, settings: SettingsDep, user: Pusher, lang: Lang, uow: UowDep
 ) -> PushResponse:
-    body = await _read_body(request, settings.sync_max_bytes)
-    try:
-        data: Any = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
+    # The body guard (app.core.body) capped it at sync_max_bytes, inflated and parsed it.
+    _refuse_nul(await request.body())
+    data: Any = json_body(request)
     try:
         req = PushRequest.model_validate(data)
     except ValidationError as exc:
@@ -123,13 +104,25 @@ async def push(
 def pull(
     uow: UowDep,
     user: Puller,
+    request: Request,
     lang: Lang,
     cursor: Annotated[
         str | None,
-        Query(description="From the previous pull; none = from the start."),
+        Query(
+            description="From the previous pull; none = from the start. A cursor this server "
+            "did not make, or cannot honour, is 410: pull again without one.",
+            json_schema_extra={"pattern": CURSOR_PATTERN, "maxLength": CURSOR_MAX},
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> PullResponse:
+    device = request.headers.get("x-device-id")
+    # The audit trail names the device: a name, not a payload.
+    if device and (len(device) > 100 or text_problem(device)):
+        raise InvalidInput(
+            "X-Device-Id must be a device name of at most 100 characters.",
+            [{"code": "BAD_DEVICE_ID", "path": "header.x-device-id", "message": device[:100]}],
+        )
     # A read writes nothing: the device is not touched (when a token was last used is kept
     # on the token itself, see auth.service.note_token_use).
     changes, next_cursor, has_more = pull_service.pull(uow.reader, user, cursor, limit, lang)

@@ -1,13 +1,18 @@
 """API shapes for sync (see API.md: push, pull, config)."""
 
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.core.bounds import MAX_INT, Year
+from app.core.bounds import MAX_INT, Instant, Year
+from app.core.text import Code, HumanText
 from app.registry.schemas import SCHOOL_EXAMPLE
 from app.returns.schemas import RETURN_EXAMPLE, Finding, ReturnPublic
+
+# The largest standard form has under 1,000 cells (enrolment by grade, sex and age: 14 x 2 x 23);
+# an item with more is not a census return, and would only cost the server time to check.
+MAX_CELLS_PER_ITEM = 5_000
 
 PUSH_EXAMPLE: dict[str, Any] = {
     "device_id": "laptop-dde-nord-1",
@@ -38,10 +43,10 @@ class PushItem(BaseModel):
         pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
         description="UUID made once per change by the client.",
     )
-    form: str = Field(min_length=1, max_length=64)
+    form: Code
     form_version: int = Field(strict=True, ge=1, le=MAX_INT)
     year: Year
-    school: str = Field(min_length=1, max_length=64)
+    school: Code
     base_revision: int = Field(
         strict=True,
         ge=0,
@@ -51,10 +56,11 @@ class PushItem(BaseModel):
     # Any JSON here: the check engine itself reports values that are not an object
     # (NOT_AN_OBJECT, with the clerk's message), exactly as the offline client does.
     values: Any = Field(
-        description="The return's values: an object of data element codes (see the form).",
+        description="The return's values: an object of data element codes (see the form); at "
+        f"most {MAX_CELLS_PER_ITEM} cells.",
         json_schema_extra={"type": "object", "additionalProperties": True},
     )
-    captured_at: AwareDatetime | None = Field(
+    captured_at: Instant | None = Field(
         None,
         description="When the clerk made the change: RFC 3339 with a time zone; a time without "
         "one, or one that is no real instant, rejects this item alone.",
@@ -66,28 +72,22 @@ class PushItem(BaseModel):
         # Ids are compared case-insensitively: one stored form, lower case.
         return value.lower()
 
-    @field_validator("captured_at", mode="before")
+    @field_validator("values", mode="before")
     @classmethod
-    def _text_only(cls, value: Any) -> Any:
-        if value is not None and not isinstance(value, str):
-            raise ValueError("must be an RFC 3339 date and time with a time zone, as text")
+    def _bounded(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            cells = sum(len(v) if isinstance(v, list) else 1 for v in value.values())
+        else:
+            cells = len(value) if isinstance(value, list) else 0
+        if cells > MAX_CELLS_PER_ITEM:
+            raise ValueError(f"holds {cells} cells; at most {MAX_CELLS_PER_ITEM} per item")
         return value
-
-    @field_validator("captured_at")
-    @classmethod
-    def _in_utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            return value.astimezone(UTC)
-        except (OverflowError, ValueError) as exc:
-            raise ValueError("is not a real instant (out of range once converted to UTC)") from exc
 
 
 class PushRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [PUSH_EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [PUSH_EXAMPLE]})
 
-    device_id: str = Field(min_length=1, max_length=100)
+    device_id: Annotated[str, HumanText(100)]
     items: list[Any] = Field(description="Push items (see PushItem); each stands alone.")
 
 
@@ -171,10 +171,10 @@ class PullResponse(BaseModel):
                         {
                             "type": "return",
                             "op": "upsert",
-                            "key": "annual_school_census/2025/HT-NO-0412",
+                            "key": "annual_school_census/2025/DM-000001",
                             "data": RETURN_EXAMPLE,
                         },
-                        {"type": "school", "op": "delete", "key": "HT-NO-0999", "data": None},
+                        {"type": "school", "op": "delete", "key": "DM-000999", "data": None},
                     ],
                     "cursor": "eyJlIjoiM2Y1YSIsInMiOjEyMzR9",
                     "has_more": False,

@@ -58,7 +58,7 @@ def test_bad_queries_are_named_problems(api: Any) -> None:  # noqa: F811
         resp = c.get("/api/v1/indicators", params={"form": FORM, **params}, headers=h)
         assert resp.status_code == 422, (field, resp.text)
         assert resp.headers["content-type"].startswith("application/problem+json")
-        assert resp.json()["errors"][0]["path"] == field
+        assert resp.json()["errors"][0]["path"] == f"query.{field}"
     resp = c.get(
         "/api/v1/indicators",
         params={"form": FORM, "year": 2024, "unit": "DM-R01-D001", "level": "1"},
@@ -70,7 +70,7 @@ def test_bad_queries_are_named_problems(api: Any) -> None:  # noqa: F811
         params={"form": FORM, "year": 2024, "element": "enrolment", "by": "subject"},
         headers=h,
     )
-    assert resp.status_code == 422 and resp.json()["errors"][0]["path"] == "by"
+    assert resp.status_code == 422 and resp.json()["errors"][0]["path"] == "query.by"
     assert c.get("/api/v1/indicators", params={"year": 2024}).status_code == 401
 
 

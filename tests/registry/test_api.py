@@ -197,3 +197,12 @@ def test_education_structure_and_population(demo):
         r["value"] for d in districts for r in d if r["age"] == 6 and r["sex"] == "F"
     )
     assert six_f > 0
+
+
+def test_renaming_an_admin_unit_is_stored(demo):
+    h = demo.auth("admin")
+    body = {"name": "Nord renamed", "level_name": "province", "parent": "DM"}
+    resp = demo.client.put("/api/v1/admin-units/DM-R01", json=body, headers=h)
+    assert resp.status_code == 200 and resp.json()["name"] == "Nord renamed"
+    again = demo.client.get("/api/v1/admin-units/DM-R01", headers=h).json()
+    assert (again["name"], again["level_name"]) == ("Nord renamed", "province")

@@ -104,7 +104,7 @@ class Plausibility(_Strict):
 
 
 class FormDefinition(_Strict):
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)  # a code (app.core.text)
     version: int = Field(ge=1)
     title: Text
     categories: dict[str, Category]
