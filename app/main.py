@@ -6,6 +6,7 @@ from typing import Any
 
 import swagger_ui_bundle
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -14,13 +15,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.router import router as auth_router
 from app.core.admission import AdmissionControl
-from app.core.config import Settings, get_settings
+from app.core.config import InsecureSecret, Settings, get_settings
 from app.core.db import make_engine
 from app.core.error_handlers import install_error_handlers
 from app.core.errors import problem
 from app.core.health import router as health_router
 from app.core.migrate import schema_problem
 from app.core.problem_docs import document_problems
+from app.core.security_headers import SecurityHeaders, docs_csp
 from app.core.uow import Database
 from app.forms.router import router as forms_router
 from app.forms.service import FormCache
@@ -71,13 +73,15 @@ def _offline_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{app.title} — API",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
         )
+        page.headers["Content-Security-Policy"] = docs_csp(bytes(page.body).decode())
+        return page
 
 
 def _install_openapi(app: FastAPI) -> None:
@@ -95,6 +99,17 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _security_headers_outermost(app: FastAPI, hsts_seconds: int) -> None:
+    """Wrap the whole middleware stack, Starlette's ServerErrorMiddleware included (which
+    `add_middleware` cannot reach), so every response, a 500 too, carries the headers."""
+    build = app.build_middleware_stack
+
+    def build_with_headers() -> ASGIApp:
+        return SecurityHeaders(build(), hsts_seconds=hsts_seconds)
+
+    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
+
+
 class SchemaNotReady(RuntimeError):
     """The database is not at the migration this code needs."""
 
@@ -102,6 +117,9 @@ class SchemaNotReady(RuntimeError):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for the given settings (the environment's by default)."""
     settings = settings or get_settings()
+    issue = settings.secret_problem()
+    if issue:
+        raise InsecureSecret(issue)
     engine = make_engine(
         settings.effective_database_url,
         settings.pool_size,
@@ -133,13 +151,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.forms = FormCache()
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(RefuseNulInUrl)
-    # Outermost: a request the server cannot take now is refused before anything else runs.
+    # A request the server cannot take now is refused before anything else of the app runs.
     app.add_middleware(
         AdmissionControl,
         slots=settings.pool_size,
         queue=settings.queue_size,
         wait_seconds=settings.queue_wait_seconds,
     )
+    if settings.cors_origins:
+        # Closed unless configured: browsers on exactly these origins may call the API (a
+        # preflight is answered here, before admission control).
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Content-Encoding", "Accept-Language"],
+            expose_headers=["Retry-After", "Location"],
+        )
+    _security_headers_outermost(app, settings.hsts_seconds)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(auth_router)
