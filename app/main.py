@@ -1,12 +1,12 @@
 """The FastAPI application factory."""
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import swagger_ui_bundle
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -16,7 +16,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.auth.router import router as auth_router
 from app.core.admission import AdmissionControl
 from app.core.config import InsecureSecret, Settings, get_settings
+from app.core.cors import ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, ProblemCORSMiddleware
 from app.core.db import make_engine
+from app.core.edge import DEFAULT_HEAD_LIMIT
 from app.core.error_handlers import install_error_handlers
 from app.core.errors import problem
 from app.core.health import router as health_router
@@ -41,23 +43,60 @@ Every error is RFC 9457 `application/problem+json`. Authenticate with `POST /api
 """
 
 
+# A control character (other than tab) cannot be in a header value (RFC 9110 §5.5); httptools
+# refuses one before the app, h11 lets some through: refuse them here whichever server runs.
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 class RefuseNulInUrl:
-    """A NUL character in a path or query cannot name anything; answer 400 before any lookup."""
+    """A NUL character in a path or query cannot name anything; a URL or headers larger than the
+    server reads are refused (app/core/edge.py's limit, kept here too because h11 applies its
+    own only to a head that arrives in pieces); a control character in a header is malformed.
+    Answer before any lookup."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (
-            "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
-        ):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        query = scope.get("query_string", b"")
+        response = None
+        if "\x00" in path or b"%00" in query:
             response = problem(
                 400,
                 "Bad request",
                 "The URL contains a NUL character.",
                 "bad-request",
-                instance=scope.get("path", "").replace("\x00", ""),
+                instance=path.replace("\x00", ""),
             )
+        elif len(scope.get("raw_path", b"")) + len(query) > DEFAULT_HEAD_LIMIT:
+            response = problem(
+                414,
+                "URI too long",
+                f"The URL is longer than this server reads ({DEFAULT_HEAD_LIMIT} bytes). "
+                "Nothing was done.",
+                "uri-too-long",
+            )
+        elif sum(len(n) + len(v) + 4 for n, v in scope.get("headers", ())) > DEFAULT_HEAD_LIMIT:
+            response = problem(
+                431,
+                "Request header fields too large",
+                f"The request headers are larger than this server reads ({DEFAULT_HEAD_LIMIT} "
+                "bytes). Nothing was done.",
+                "headers-too-large",
+            )
+        elif any(_CONTROL.search(value) for _, value in scope.get("headers", ())):
+            response = problem(
+                400,
+                "Malformed HTTP request",
+                "A request header contains a control character. Nothing was done.",
+                "malformed-request",
+                instance=path,
+            )
+        if response is not None:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -162,11 +201,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Closed unless configured: browsers on exactly these origins may call the API (a
         # preflight is answered here, before admission control).
         app.add_middleware(
-            CORSMiddleware,
+            ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Content-Encoding", "Accept-Language"],
-            expose_headers=["Retry-After", "Location"],
+            allow_methods=ALLOW_METHODS,
+            allow_headers=ALLOW_HEADERS,
+            expose_headers=EXPOSE_HEADERS,
         )
     _security_headers_outermost(app, settings.hsts_seconds)
     install_error_handlers(app)

@@ -124,12 +124,12 @@ class Settings(BaseSettings):
 
 
 def _is_known_weak(secret: str) -> bool:
+    """An example value, repeated or numbered to reach the length, or one character over."""
     folded = secret.strip().lower()
-    # "changeme" repeated to reach the length, or one character over and over.
-    return len(set(folded)) < 6 or any(
-        folded.replace(weak, "") in ("", "-", "_") or folded.startswith(weak * 2)
-        for weak in KNOWN_WEAK_SECRETS
-    )
+    rest = folded
+    for weak in sorted(KNOWN_WEAK_SECRETS, key=len, reverse=True):
+        rest = rest.replace(weak, "")
+    return len(set(folded)) < 6 or not rest.strip("-_. 0123456789")
 
 
 class InsecureSecret(RuntimeError):

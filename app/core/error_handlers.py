@@ -12,7 +12,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.core.errors import _STATUS_TITLES, AppError, problem
+from app.core.errors import _STATUS_TITLES, AppError, problem, status_type
 
 log = logging.getLogger("emis.errors")
 
@@ -91,7 +91,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             # Starlette names only the first route that matched the path; list every method.
             headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
-        return problem(exc.status_code, title, detail, instance=request.url.path, headers=headers)
+        return problem(
+            exc.status_code,
+            title,
+            detail,
+            status_type(exc.status_code),
+            instance=request.url.path,
+            headers=headers,
+        )
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(SATimeoutError)  # no pooled connection free within pool_timeout
@@ -133,5 +140,6 @@ def install_error_handlers(app: FastAPI) -> None:
             500,
             "Internal server error",
             "The server failed to handle this request; it has been logged.",
+            "internal-error",
             instance=request.url.path,
         )

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.errors import _STATUS_TITLES, PROBLEM_BASE, PROBLEM_JSON
+from app.core.errors import _STATUS_TITLES, PROBLEM_BASE, PROBLEM_JSON, status_type
 
 # ------------------------------------------------------------------ the documented shape
 
@@ -143,7 +143,7 @@ _PROBLEM_REF = "#/components/schemas/Problem"
 def problem_content(status: int) -> dict[str, Any]:
     """OpenAPI `content` for an error response: problem+json, the Problem schema, an example."""
     example = PROBLEM_EXAMPLES.get(status) or _example(
-        status, _STATUS_TITLES.get(status, "Error"), "about:blank", "…", "/api/v1/…"
+        status, _STATUS_TITLES.get(status, "Error"), status_type(status), "…", "/api/v1/…"
     )
     return {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}, "example": example}}
 

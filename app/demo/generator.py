@@ -307,9 +307,8 @@ def users_with_passwords(
     from app.core.security import verify_password
 
     with unit_of_work(db) as uow:
-        hashes = dict(
-            uow.session.execute(select(col(User.username), col(User.password_hash))).tuples()
-        )
+        rows = uow.session.execute(select(col(User.username), col(User.password_hash))).all()
+    hashes = {name: stored for name, stored in rows}
     out = []
     for u in users:
         password = known.get(u.username)
