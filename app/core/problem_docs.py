@@ -126,7 +126,8 @@ class Problem(BaseModel):
 
 
 PROBLEM_DESCRIPTIONS: dict[int, str] = {
-    400: "Bad request, e.g. a cursor this server did not issue.",
+    400: "Bad request: a NUL character in the URL or a control character in a header (any "
+    "operation), or e.g. a cursor this server did not issue.",
     401: "Missing, expired or unknown token.",
     403: "The token is valid but its role or area does not allow this.",
     404: "Nothing with this code inside your area.",
@@ -178,7 +179,9 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
     - FastAPI's default 422 (HTTPValidationError, application/json) becomes a Problem, and
       every operation that takes parameters or a body documents 422;
     - operations that need a token document 401, and everything that touches the database
-      (all of /api/v1, and /ready) documents 503.
+      (all of /api/v1, and /ready) documents 503;
+    - every operation documents 400: the server refuses a NUL in the URL or a control
+      character in a header before any route (app/main.py).
     """
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -193,6 +196,8 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
                 responses.setdefault("422", {"description": PROBLEM_DESCRIPTIONS[422]})
             if op.get("requestBody"):
                 responses.setdefault("400", {"description": "The body is not valid JSON."})
+            # Any request: a NUL character in the URL, a control character in a header.
+            responses.setdefault("400", {"description": PROBLEM_DESCRIPTIONS[400]})
             if "{" in path:
                 responses.setdefault("404", {"description": PROBLEM_DESCRIPTIONS[404]})
             if op.get("security"):
