@@ -67,8 +67,9 @@ class Settings(BaseSettings):
     check_schema_on_start: bool = True
     secret_key: SecretStr = Field(
         SecretStr(""),
-        description="Signs what the server hands out and must recognise later (cursors, and "
-        f"later session cookies, CSRF tokens, webhook payloads). At least {SECRET_MIN_LENGTH} "
+        description="Signs what the server hands out and must recognise later (paging cursors, "
+        "session cookies, CSRF tokens, webhook payloads, as those arrive). At least "
+        f"{SECRET_MIN_LENGTH} "
         f"random characters; make one with {HOW_TO_MAKE_A_SECRET}. Required outside demo mode.",
     )
     demo_mode: bool = Field(
