@@ -129,9 +129,7 @@ class ProblemHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-# What uvicorn's "auto" picks: httptools (faster) where it is installed, as it is here.
-AutoProblemProtocol = ProblemHttpToolsProtocol
-
+# uvicorn's `http=` values for these classes (`emis serve` runs httptools, uvicorn's "auto").
 HTTP_PROTOCOLS = {
     "h11": "app.core.edge:ProblemH11Protocol",
     "httptools": "app.core.edge:ProblemHttpToolsProtocol",

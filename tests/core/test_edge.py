@@ -213,3 +213,41 @@ def test_emis_serve_refuses_to_start_without_a_good_secret(db_url, tmp_path):
         assert run.returncode == 1, (secret, run.stdout, run.stderr)
         assert "EMIS_SECRET_KEY" in run.stderr and "secrets.token_urlsafe" in run.stderr, run.stderr
         assert "Serving on" not in run.stderr
+
+
+def _sent_in_pieces(server: Server, pieces: list[bytes]) -> tuple[int, dict[str, str], bytes]:
+    import time
+
+    port = int(server.base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        for piece in pieces:
+            try:
+                s.sendall(piece)
+            except OSError:  # the server answered and closed before the rest
+                break
+            time.sleep(0.2)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_a_head_too_large_is_refused_by_the_server_itself_when_it_arrives_in_pieces(served):
+    """The protocol's own limit (h11 waits for the end of the head; httptools counts)."""
+    _, server = served
+    status, headers, body = _sent_in_pieces(
+        server, [b"GET /" + b"a" * 20_000, b"b" * 20_000, b" HTTP/1.1\r\n" + CLOSE + b"\r\n"]
+    )
+    assert_problem(status, headers, body, {414}, "uri-too-long")
+    status, headers, body = _sent_in_pieces(
+        server,
+        [
+            b"GET /health HTTP/1.1\r\nX-A: " + b"a" * 20_000,
+            b"a" * 20_000,
+            b"\r\n" + CLOSE + b"\r\n",
+        ],
+    )
+    assert_problem(status, headers, body, {431}, "headers-too-large")
