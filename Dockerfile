@@ -1,4 +1,7 @@
-# EMIS census server. Build: docker build -t emis .   Run: docker run -p 8000:8000 -e EMIS_DATABASE_URL=... emis
+# EMIS census server. Build: docker build -t emis .
+# Run: docker run -p 8000:8000 -e EMIS_DATABASE_URL=... -e EMIS_SECRET_KEY=... emis
+# (make a key with: python -c "import secrets; print(secrets.token_urlsafe(48))"; the server
+# refuses to start without one)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -1,5 +1,6 @@
 """The FastAPI application factory."""
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,14 +17,17 @@ from app.auth.router import audit_router
 from app.auth.router import router as auth_router
 from app.core.admission import AdmissionControl
 from app.core.body import RequestBodyGuard
-from app.core.config import Settings, get_settings
+from app.core.config import InsecureSecret, Settings, get_settings
+from app.core.cors import ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, ProblemCORSMiddleware
 from app.core.db import make_engine
 from app.core.deps import PUBLIC
+from app.core.edge import DEFAULT_HEAD_LIMIT
 from app.core.error_handlers import install_error_handlers
 from app.core.errors import problem
 from app.core.health import router as health_router
 from app.core.migrate import schema_problem
 from app.core.problem_docs import document_problems
+from app.core.security_headers import SecurityHeaders, docs_csp
 from app.core.uow import Database
 from app.forms.router import router as forms_router
 from app.forms.service import FormCache
@@ -45,23 +49,60 @@ Every error is RFC 9457 `application/problem+json`. Authenticate with `POST /api
 """
 
 
+# A control character (other than tab) cannot be in a header value (RFC 9110 §5.5); httptools
+# refuses one before the app, h11 lets some through: refuse them here whichever server runs.
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 class RefuseNulInUrl:
-    """A NUL character in a path or query cannot name anything; answer 400 before any lookup."""
+    """A NUL character in a path or query cannot name anything; a URL or headers larger than the
+    server reads are refused (app/core/edge.py's limit, kept here too because h11 applies its
+    own only to a head that arrives in pieces); a control character in a header is malformed.
+    Answer before any lookup."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (
-            "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
-        ):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        query = scope.get("query_string", b"")
+        response = None
+        if "\x00" in path or b"%00" in query:
             response = problem(
                 400,
                 "Bad request",
                 "The URL contains a NUL character.",
                 "bad-request",
-                instance=scope.get("path", "").replace("\x00", ""),
+                instance=path.replace("\x00", ""),
             )
+        elif len(scope.get("raw_path", b"")) + len(query) > DEFAULT_HEAD_LIMIT:
+            response = problem(
+                414,
+                "URI too long",
+                f"The URL is longer than this server reads ({DEFAULT_HEAD_LIMIT} bytes). "
+                "Nothing was done.",
+                "uri-too-long",
+            )
+        elif sum(len(n) + len(v) + 4 for n, v in scope.get("headers", ())) > DEFAULT_HEAD_LIMIT:
+            response = problem(
+                431,
+                "Request header fields too large",
+                f"The request headers are larger than this server reads ({DEFAULT_HEAD_LIMIT} "
+                "bytes). Nothing was done.",
+                "headers-too-large",
+            )
+        elif any(_CONTROL.search(value) for _, value in scope.get("headers", ())):
+            response = problem(
+                400,
+                "Malformed HTTP request",
+                "A request header contains a control character. Nothing was done.",
+                "malformed-request",
+                instance=path,
+            )
+        if response is not None:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -77,13 +118,15 @@ def _offline_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False, dependencies=[PUBLIC])
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{app.title} — API",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
         )
+        page.headers["Content-Security-Policy"] = docs_csp(bytes(page.body).decode())
+        return page
 
 
 def _install_openapi(app: FastAPI) -> None:
@@ -101,6 +144,17 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _security_headers_outermost(app: FastAPI, hsts_seconds: int) -> None:
+    """Wrap the whole middleware stack, Starlette's ServerErrorMiddleware included (which
+    `add_middleware` cannot reach), so every response, a 500 too, carries the headers."""
+    build = app.build_middleware_stack
+
+    def build_with_headers() -> ASGIApp:
+        return SecurityHeaders(build(), hsts_seconds=hsts_seconds)
+
+    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
+
+
 class SchemaNotReady(RuntimeError):
     """The database is not at the migration this code needs."""
 
@@ -108,6 +162,9 @@ class SchemaNotReady(RuntimeError):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for the given settings (the environment's by default)."""
     settings = settings or get_settings()
+    issue = settings.secret_problem()
+    if issue:
+        raise InsecureSecret(issue)
     engine = make_engine(
         settings.effective_database_url,
         settings.pool_size,
@@ -145,13 +202,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         larger={"/api/v1/sync/push": settings.sync_max_bytes},
     )
     app.add_middleware(RefuseNulInUrl)
-    # Outermost: a request the server cannot take now is refused before anything else runs.
+    # A request the server cannot take now is refused before anything else of the app runs.
     app.add_middleware(
         AdmissionControl,
         slots=settings.pool_size,
         queue=settings.queue_size,
         wait_seconds=settings.queue_wait_seconds,
     )
+    if settings.cors_origins:
+        # Closed unless configured: browsers on exactly these origins may call the API (a
+        # preflight is answered here, before admission control).
+        app.add_middleware(
+            ProblemCORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=ALLOW_METHODS,
+            allow_headers=ALLOW_HEADERS,
+            expose_headers=EXPOSE_HEADERS,
+        )
+    _security_headers_outermost(app, settings.hsts_seconds)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(auth_router)

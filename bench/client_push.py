@@ -61,6 +61,7 @@ def start_server(url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
         "EMIS_DATABASE_URL": url,
         "EMIS_LOG_LEVEL": "WARNING",
         "EMIS_DATA_DIR": str(tmp),
+        "EMIS_DEMO_MODE": "true",  # a throwaway server: no secret key needed
     }
     proc = subprocess.Popen(
         [

@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.core.db import make_engine, make_sessionmaker  # noqa: E402
 from app.core.migrate import upgrade  # noqa: E402
-from app.demo.generator import DemoSpec, build_demo, demo_users  # noqa: E402
+from app.demo.generator import DemoSpec, build_demo  # noqa: E402
 from app.demo.returns import batch_items, cell_count  # noqa: E402
 
 PG_ADMIN = os.environ.get(
@@ -106,9 +106,7 @@ def prepare(
             )
         ]
     engine.dispose()
-    users = {
-        u.username: u.password for u in demo_users(spec, "DM-R01", "DM-R01-D001", "DM-R01-D002")
-    }
+    users = {u.username: u.password for u in result.users if u.password is not None}
     return result.years[1], schools, users
 
 
@@ -165,6 +163,7 @@ def run_http(
         "EMIS_DATABASE_URL": url,
         "EMIS_LOG_LEVEL": "WARNING",
         "EMIS_DATA_DIR": str(tmp),
+        "EMIS_DEMO_MODE": "true",  # a throwaway server: no secret key needed
         "EMIS_SYNC_MAX_ITEMS": str(max(batch, 200)),
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }

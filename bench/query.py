@@ -65,7 +65,11 @@ def database(kind: str, n: int, workdir: Path) -> str:
         t = time.perf_counter()
         upgrade(url)
         engine = make_engine(url)
-        build_demo(Database(engine), DemoSpec(schools=n, seed=2025, returns=True))
+        result = build_demo(Database(engine), DemoSpec(schools=n, seed=2025, returns=True))
+        # The passwords are drawn at random per database: keep them beside it for later runs.
+        _passwords_file(workdir, kind, n).write_text(
+            json.dumps({u.username: u.password for u in result.users})
+        )
         if kind == "postgresql":  # autovacuum is off here; production's would analyse
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                 c.execute(text("ANALYZE"))
@@ -74,12 +78,15 @@ def database(kind: str, n: int, workdir: Path) -> str:
     return url
 
 
-def demo_facts(url: str) -> tuple[int, str, int]:
+def _passwords_file(workdir: Path, kind: str, n: int) -> Path:
+    return workdir / f"query-{kind}-{n}.users.json"
+
+
+def demo_facts(url: str, passwords_file: Path) -> tuple[int, str, int]:
     """(base year, admin password, districts)."""
     from sqlalchemy import func, select
 
     from app.core.db import make_engine, make_sessionmaker
-    from app.demo.generator import DemoSpec, demo_users
     from app.registry.models import AdminUnit, SchoolYear
 
     engine = make_engine(url)
@@ -87,8 +94,7 @@ def demo_facts(url: str) -> tuple[int, str, int]:
         years = sorted(s.scalars(select(SchoolYear.year)))
         districts = s.scalar(select(func.count()).where(AdminUnit.level == 2)) or 0
     engine.dispose()
-    users = demo_users(DemoSpec(seed=2025), "DM-R01", "DM-R01-D001", "DM-R01-D002")
-    return years[0], next(u.password for u in users if u.username == "admin"), int(districts)
+    return years[0], json.loads(passwords_file.read_text())["admin"], int(districts)
 
 
 def serve(url: str, tmp: Path, cache: bool) -> tuple[subprocess.Popen[bytes], str]:
@@ -98,6 +104,7 @@ def serve(url: str, tmp: Path, cache: bool) -> tuple[subprocess.Popen[bytes], st
         "EMIS_DATABASE_URL": url,
         "EMIS_LOG_LEVEL": "WARNING",
         "EMIS_DATA_DIR": str(tmp),
+        "EMIS_DEMO_MODE": "true",  # a throwaway server: no secret key needed
         "EMIS_FIGURES_CACHE": "1" if cache else "0",
         "PYTHONPATH": str(ROOT),
     }
@@ -228,7 +235,7 @@ def main() -> None:
     results = []
     for n in args.schools:
         url = database(args.db, n, args.workdir)
-        year, password, districts = demo_facts(url)
+        year, password, districts = demo_facts(url, _passwords_file(args.workdir, args.db, n))
         with tempfile.TemporaryDirectory() as tmp:
             cached = run_http(url, year, password, args.clients, args.requests, True, Path(tmp))
             uncached = run_http(

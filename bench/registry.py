@@ -47,7 +47,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = fresh_database(args.db, "registry", Path(tmp))
         try:
-            env = {**os.environ, "EMIS_DATABASE_URL": url, "EMIS_DATA_DIR": tmp}
+            env = {
+                **os.environ,
+                "EMIS_DATABASE_URL": url,
+                "EMIS_DATA_DIR": tmp,
+                "EMIS_DEMO_MODE": "true",
+            }
             cmd = [
                 sys.executable,
                 "-m",

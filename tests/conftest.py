@@ -10,10 +10,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +25,11 @@ from app.core.db import make_engine, make_sessionmaker
 from app.core.migrate import upgrade
 from app.core.uow import Database
 from app.main import create_app
+from tests.servers import TEST_SECRET_KEY
+
+# Every Settings() a test builds, and every server process it starts, gets a proper secret
+# (the server refuses to start without one); tests of that refusal set their own.
+os.environ.setdefault("EMIS_SECRET_KEY", TEST_SECRET_KEY)
 
 if TYPE_CHECKING:
     from app.demo.generator import DemoResult
@@ -77,6 +83,9 @@ class DatabaseFactory:
         self.workdir = workdir
         self.prefix = f"emis_t_{uuid.uuid4().hex[:8]}"
         self.templates: dict[str, str] = {}
+        # What each template's build returned (a demo's users and their passwords: drawn at
+        # random, only their hashes are in the database).
+        self.built: dict[str, Any] = {}
         self.made: list[str] = []
 
     def _new_name(self) -> str:
@@ -87,7 +96,7 @@ class DatabaseFactory:
         if name not in self.templates:
             url = self.empty(migrate=True, keep_name=f"{self.prefix}_tpl_{name}")
             if build is not None:
-                build(url)  # type: ignore[misc]
+                self.built[name] = build(url)  # type: ignore[misc]
             self.templates[name] = url
         return self.templates[name]
 
@@ -149,12 +158,19 @@ def pg_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFac
     factory.close()
 
 
-def _build_demo(url: str) -> None:
+def _build_demo(url: str) -> "DemoResult":
     from app.demo.generator import DemoSpec, build_demo
 
     engine = make_engine(url)
-    build_demo(Database(engine), DemoSpec(**DEMO))
-    engine.dispose()
+    try:
+        return build_demo(Database(engine), DemoSpec(**DEMO))
+    finally:
+        engine.dispose()
+
+
+def passwords(result: "DemoResult") -> dict[str, str]:
+    """username -> password of the users a demo build made."""
+    return {u.username: u.password for u in result.users if u.password is not None}
 
 
 @pytest.fixture
@@ -184,7 +200,9 @@ def no_lost_writes() -> Iterator[None]:
 
 
 def make_settings(url: str, tmp: Path) -> Settings:
-    return Settings(database_url=url, data_dir=tmp, log_json=False)
+    return Settings(
+        database_url=url, data_dir=tmp, log_json=False, secret_key=SecretStr(TEST_SECRET_KEY)
+    )
 
 
 @pytest.fixture
@@ -227,14 +245,12 @@ class Demo:
 
 
 @pytest.fixture
-def demo(demo_url: str, tmp_path: Path) -> Iterator[Demo]:
-    from app.demo.generator import DemoSpec, build_demo
-
+def demo(demo_url: str, db_factory: DatabaseFactory, tmp_path: Path) -> Iterator[Demo]:
     engine = make_engine(demo_url)
     factory = make_sessionmaker(engine)
     db = Database(engine)
-    result = build_demo(db, DemoSpec(**DEMO))  # already there: returns the users
-    users = {u.username: u.password for u in result.users}
+    result = db_factory.built["demo"]  # the template's build: the users and their passwords
+    users = passwords(result)
     with TestClient(create_app(make_settings(demo_url, tmp_path))) as c:
         yield Demo(demo_url, c, users, result, factory, db)
     engine.dispose()

@@ -21,7 +21,11 @@ from pathlib import Path
 
 import httpx
 
+from app.core.edge import HTTP_PROTOCOLS
+
 ROOT = Path(__file__).resolve().parents[1]
+# A proper secret for every server the tests start (the server refuses to start without one).
+TEST_SECRET_KEY = "tests-only-2f9c1e7a5b3d8064c1a9e7f35b2d4c6e8a0f1b3d"
 
 
 def free_port() -> int:
@@ -98,10 +102,13 @@ def start_server(
     ready_timeout: float = 60,
     log_level: str = "warning",
     extra_args: tuple[str, ...] = (),
+    http: str = "httptools",
 ) -> Server:
     """Start `uvicorn app.asgi:app` on a free port of 127.0.0.1 against `database_url` (SQLite or
     PostgreSQL) and return once /ready answers 200. `env` overrides or adds EMIS_* (or any)
-    variables; `app_root` runs another source tree (its cwd and PYTHONPATH)."""
+    variables; `app_root` runs another source tree (its cwd and PYTHONPATH). `http` picks the
+    protocol, h11 or httptools, in the problem+json flavour `emis serve` runs
+    (app/core/edge.py)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     full_env = {
@@ -110,6 +117,7 @@ def start_server(
         "EMIS_LOG_LEVEL": "WARNING",
         "EMIS_LOG_JSON": "false",
         "EMIS_DATA_DIR": str(data_dir),
+        "EMIS_SECRET_KEY": TEST_SECRET_KEY,
         "PYTHONPATH": str(app_root),
         **(env or {}),
     }
@@ -129,6 +137,8 @@ def start_server(
         "--log-level",
         log_level,
         "--no-access-log",
+        "--http",
+        HTTP_PROTOCOLS[http],
         *extra_args,
     ]
     proc = subprocess.Popen(

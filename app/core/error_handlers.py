@@ -12,25 +12,11 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from app.core.errors import _STATUS_TITLES, AppError, problem
+from app.core.errors import _STATUS_TITLES, AppError, problem, status_type
 
 log = logging.getLogger("emis.errors")
 
 # Starlette's and FastAPI's own errors, each with a problem type naming it.
-_HTTP_TYPES = {
-    400: "bad-request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    409: "conflict",
-    413: "payload-too-large",
-    415: "unsupported-media-type",
-    422: "invalid-input",
-    429: "too-many-requests",
-    503: "unavailable",
-}
 _PARSE_FAILURES = ("There was an error parsing the body", "Invalid multipart data.")
 
 
@@ -115,7 +101,7 @@ def install_error_handlers(app: FastAPI) -> None:
         status = exc.status_code
         title = _STATUS_TITLES.get(status, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else title
-        type_ = _HTTP_TYPES.get(status, "about:blank")
+        type_ = status_type(status)
         headers = getattr(exc, "headers", None)
         if status == 404 and detail == "Not Found":
             detail = f"No route {request.url.path!r}; see /openapi.json for the API."
@@ -173,5 +159,6 @@ def install_error_handlers(app: FastAPI) -> None:
             500,
             "Internal server error",
             "The server failed to handle this request; it has been logged.",
+            "internal-error",
             instance=request.url.path,
         )

@@ -151,3 +151,29 @@ _STATUS_TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+# The problem type of an error known only by its status (Starlette's 404 and 405, a 500):
+# every error names its kind (API.md), none is about:blank.
+_STATUS_TYPES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    410: "gone",
+    413: "payload-too-large",
+    414: "uri-too-long",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    429: "too-many-requests",
+    431: "headers-too-large",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def status_type(status: int) -> str:
+    """The problem type named for a bare status code."""
+    return _STATUS_TYPES.get(status, "bad-request" if status < 500 else "internal-error")

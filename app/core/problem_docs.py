@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.errors import _STATUS_TITLES, PROBLEM_BASE, PROBLEM_JSON
+from app.core.errors import _STATUS_TITLES, PROBLEM_BASE, PROBLEM_JSON, status_type
 
 # ------------------------------------------------------------------ the documented shape
 
@@ -127,7 +127,7 @@ class Problem(BaseModel):
 
 PROBLEM_DESCRIPTIONS: dict[int, str] = {
     400: "Bad request: a body that is not valid JSON (or gzip), a cursor this server did not "
-    "issue, a NUL character in the URL.",
+    "issue, a NUL character in the URL or a control character in a header (any operation).",
     401: "Missing, expired or unknown token.",
     403: "The token is valid but its role or area does not allow this.",
     404: "Nothing with this code inside your area.",
@@ -146,7 +146,7 @@ _PROBLEM_REF = "#/components/schemas/Problem"
 def problem_content(status: int) -> dict[str, Any]:
     """OpenAPI `content` for an error response: problem+json, the Problem schema, an example."""
     example = PROBLEM_EXAMPLES.get(status) or _example(
-        status, _STATUS_TITLES.get(status, "Error"), "about:blank", "…", "/api/v1/…"
+        status, _STATUS_TITLES.get(status, "Error"), status_type(status), "…", "/api/v1/…"
     )
     return {PROBLEM_JSON: {"schema": {"$ref": _PROBLEM_REF}, "example": example}}
 
@@ -181,7 +181,9 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
     - FastAPI's default 422 (HTTPValidationError, application/json) becomes a Problem, and
       every operation that takes parameters or a body documents 422;
     - operations that need a token document 401, and everything that touches the database
-      (all of /api/v1, and /ready) documents 503.
+      (all of /api/v1, and /ready) documents 503;
+    - every operation documents 400: the server refuses a NUL in the URL or a control
+      character in a header before any route (app/main.py).
     """
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -197,9 +199,10 @@ def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
                 # RefuseNulInUrl answers 400 to a NUL in any path or query parameter.
                 responses.setdefault("400", {"description": PROBLEM_DESCRIPTIONS[400]})
             if op.get("requestBody"):
-                responses.setdefault("400", {"description": PROBLEM_DESCRIPTIONS[400]})
                 responses.setdefault("413", {"description": PROBLEM_DESCRIPTIONS[413]})
                 responses.setdefault("415", {"description": PROBLEM_DESCRIPTIONS[415]})
+            # Any request: a NUL character in the URL, a control character in a header.
+            responses.setdefault("400", {"description": PROBLEM_DESCRIPTIONS[400]})
             if "{" in path:
                 responses.setdefault("404", {"description": PROBLEM_DESCRIPTIONS[404]})
             if op.get("security"):

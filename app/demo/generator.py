@@ -1,6 +1,8 @@
-"""A synthetic but plausible country for demos, tests and benchmarks (deterministic by seed)."""
+"""A synthetic but plausible country for demos, tests and benchmarks (deterministic by seed;
+the users' passwords are not: they are drawn at random for each database)."""
 
 import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -80,7 +82,8 @@ class DemoSpec:
 @dataclass(frozen=True)
 class DemoUser:
     username: str
-    password: str
+    # Known only to the build that made the user (None when the demo was already there).
+    password: str | None
     role: str
     unit: str
 
@@ -111,11 +114,21 @@ def shape(schools: int) -> tuple[int, int]:
     return regions, per_region
 
 
-def demo_users(spec: DemoSpec, region: str, district: str, other_district: str) -> list[DemoUser]:
-    rng = random.Random(spec.seed * 7 + 1)
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 
-    def pw() -> str:
-        return "".join(rng.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(12))
+
+def random_password(length: int = 16) -> str:
+    """A password drawn from the system's random source (never from the demo's seed)."""
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+
+
+def demo_users(
+    region: str, district: str, other_district: str, *, passwords: bool = True
+) -> list[DemoUser]:
+    """The demo's users; each gets a fresh random password (or None with passwords=False)."""
+
+    def pw() -> str | None:
+        return random_password() if passwords else None
 
     return [
         DemoUser("admin", pw(), "admin", COUNTRY),
@@ -226,8 +239,9 @@ def build_registry(session: Session, spec: DemoSpec, step: Step | None = None) -
         step("Population", 0, len(population))
     registry.upsert_population(session, population)
     region = f"{COUNTRY}-R01"
-    users = demo_users(spec, region, districts[0], districts[1])
+    users = demo_users(region, districts[0], districts[1])
     for u in users:
+        assert u.password is not None
         create_user(session, u.username, u.password, u.role, u.unit, full_name=f"Demo {u.role}")
     return DemoResult(
         users=users,
@@ -244,7 +258,7 @@ def build_demo(
     target: "Database | sessionmaker[Session]", spec: DemoSpec, step: Step | None = None
 ) -> DemoResult:
     """Build the registry in one unit of work, then the returns in batches (or report that the
-    demo is already there)."""
+    demo is already there, with its users but not their passwords)."""
     from app.forms.service import load_standard_forms
 
     db = target if isinstance(target, Database) else Database(target.kw["bind"])
@@ -255,7 +269,9 @@ def build_demo(
             districts = sorted(
                 session.scalars(select(col(AdminUnit.code)).where(col(AdminUnit.level) == 2))
             )
-            users = demo_users(spec, f"{COUNTRY}-R01", districts[0], districts[1])
+            # The passwords were drawn when the demo was built and only their hashes are
+            # stored: the builder's result (or `emis demo`'s users file) holds them.
+            users = demo_users(f"{COUNTRY}-R01", districts[0], districts[1], passwords=False)
             known = set(session.scalars(select(col(User.username))))
             years = sorted(session.scalars(select(col(SchoolYear.year))))
             return DemoResult(
@@ -281,3 +297,22 @@ def build_demo(
         # Both years, the current one following from the earlier through pupil flows.
         fill_returns(db, result.years, schools, spec.seed, step)
     return result
+
+
+def users_with_passwords(
+    db: Database, users: list[DemoUser], known: dict[str, str]
+) -> list[DemoUser]:
+    """`users` with the passwords from `known` that still open their account (a password
+    changed since, or one from another database, is left out as None)."""
+    from app.core.security import verify_password
+
+    with unit_of_work(db) as uow:
+        rows = uow.session.execute(select(col(User.username), col(User.password_hash))).all()
+    hashes = {name: stored for name, stored in rows}
+    out = []
+    for u in users:
+        password = known.get(u.username)
+        stored = hashes.get(u.username)
+        works = bool(password and stored and verify_password(password, stored))
+        out.append(DemoUser(u.username, password if works else None, u.role, u.unit))
+    return out

@@ -351,6 +351,7 @@ def test_cli_reads_commit_nothing(emis, commits, name):
 
 def test_the_demo_command_commits_its_registry_once(db_url, monkeypatch, tmp_path, commits):
     monkeypatch.setenv("EMIS_DATABASE_URL", db_url)
+    monkeypatch.setenv("EMIS_DATA_DIR", str(tmp_path))  # where it keeps the users' passwords
     get_settings.cache_clear()
     result = runner.invoke(cli, ["demo", "--schools", "20", "--no-returns", "--no-serve"])
     get_settings.cache_clear()

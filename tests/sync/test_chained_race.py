@@ -44,15 +44,11 @@ class Setup:
 
 @pytest.fixture
 def race(pg_factory: Any, tmp_path: Path) -> Iterator[Setup]:
-    from app.core.db import make_engine, make_sessionmaker
-    from app.demo.generator import DemoSpec, build_demo
-    from tests.conftest import DEMO, _build_demo
+    from tests.conftest import _build_demo, passwords
 
     url = pg_factory.copy(pg_factory.template("demo", _build_demo))
-    engine = make_engine(url)
-    result = build_demo(make_sessionmaker(engine), DemoSpec(**DEMO))  # already there: users
-    engine.dispose()
-    password = {u.username: u.password for u in result.users}["admin"]
+    result = pg_factory.built["demo"]  # the template's build: users, passwords, years
+    password = passwords(result)["admin"]
     eng = create_engine(url)
     with eng.connect() as c:
         rows = c.execute(

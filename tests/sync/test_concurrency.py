@@ -26,6 +26,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(pg_factory, tmp_path):
+    from app.core.edge import HTTP_PROTOCOLS
     from tests.conftest import _build_demo
 
     url = pg_factory.copy(pg_factory.template("demo", _build_demo))
@@ -48,6 +49,8 @@ def server(pg_factory, tmp_path):
             str(port),
             "--log-level",
             "warning",
+            "--http",
+            HTTP_PROTOCOLS["httptools"],
         ],
         cwd=ROOT,
         env=env,
@@ -78,18 +81,14 @@ def _login(base: str, user: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
-def _demo_passwords() -> dict[str, str]:
-    from app.demo.generator import DemoSpec, demo_users
-    from tests.conftest import DEMO
+def _demo_passwords(pg_factory) -> dict[str, str]:
+    from tests.conftest import passwords
 
-    return {
-        u.username: u.password
-        for u in demo_users(DemoSpec(**DEMO), "DM-R01", "DM-R01-D001", "DM-R01-D002")
-    }
+    return passwords(pg_factory.built["demo"])
 
 
-def test_two_devices_racing_from_the_same_base_one_wins_every_time(server):
-    pw = _demo_passwords()
+def test_two_devices_racing_from_the_same_base_one_wins_every_time(server, pg_factory):
+    pw = _demo_passwords(pg_factory)
     headers = _login(server, "clerk", pw["clerk"])
     with httpx.Client(base_url=server, headers=headers, timeout=30) as c:
         school = c.get("/api/v1/schools?limit=1").json()["items"][0]["code"]
@@ -125,8 +124,8 @@ def test_two_devices_racing_from_the_same_base_one_wins_every_time(server):
     assert [r["revision"] for r in hist["revisions"]] == list(range(1, rounds + 1))
 
 
-def test_the_same_push_id_sent_at_once_is_applied_once(server):
-    pw = _demo_passwords()
+def test_the_same_push_id_sent_at_once_is_applied_once(server, pg_factory):
+    pw = _demo_passwords(pg_factory)
     headers = _login(server, "admin", pw["admin"])  # a national user: every school
     with httpx.Client(base_url=server, headers=headers, timeout=30) as c:
         schools = [s["code"] for s in c.get("/api/v1/schools?limit=100").json()["items"]]

@@ -36,13 +36,17 @@ SEED = 17
 ALLOWED_FINAL = {"applied", "duplicate"}
 
 
-def _build_load_demo(url: str) -> None:
+def _build_load_demo(url: str) -> Any:
     from app.core.db import make_engine, make_sessionmaker
     from app.demo.generator import DemoSpec, build_demo
 
     engine = make_engine(url)
-    build_demo(make_sessionmaker(engine), DemoSpec(schools=SCHOOLS, seed=SEED, returns=False))
-    engine.dispose()
+    try:
+        return build_demo(
+            make_sessionmaker(engine), DemoSpec(schools=SCHOOLS, seed=SEED, returns=False)
+        )
+    finally:
+        engine.dispose()
 
 
 @dataclass
@@ -55,17 +59,11 @@ class LoadDemo:
 
 @pytest.fixture
 def load_demo(db_factory: Any) -> Iterator[LoadDemo]:
-    from app.core.db import make_engine, make_sessionmaker
-    from app.demo.generator import DemoSpec, build_demo
+    from tests.conftest import passwords
 
     url = db_factory.copy(db_factory.template("load_demo", _build_load_demo))
-    engine = make_engine(url)
-    # Already there: answers the users and years without building anything.
-    result = build_demo(
-        make_sessionmaker(engine), DemoSpec(schools=SCHOOLS, seed=SEED, returns=False)
-    )
-    engine.dispose()
-    password = {u.username: u.password for u in result.users}["admin"]
+    result = db_factory.built["load_demo"]  # the template's build: users, passwords, years
+    password = passwords(result)["admin"]
     yield LoadDemo(url, result.years[1], password, _schools(url))
     db_factory.drop(url)
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from app.core.edge import HTTP_PROTOCOLS
 from sync_client import Client
 from sync_client.http import RetryPolicy
 
@@ -38,13 +39,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def demo_passwords(seed: int = 7) -> dict[str, str]:
-    from app.demo.generator import DemoSpec, demo_users
-
-    spec = DemoSpec(schools=120, seed=seed, returns=False)
-    return {u.username: u.password for u in demo_users(spec, "R", "D1", "D2")}
-
-
 @dataclass
 class Server:
     """One uvicorn process on one database; kill() is SIGKILL, start() brings it back."""
@@ -54,7 +48,8 @@ class Server:
     env_extra: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
-    passwords: dict[str, str] = field(default_factory=demo_passwords)
+    # The demo build's passwords (drawn at random per database).
+    passwords: dict[str, str] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -78,6 +73,8 @@ class Server:
                 str(self.port),
                 "--log-level",
                 "warning",
+                "--http",
+                HTTP_PROTOCOLS["httptools"],
             ],
             cwd=ROOT,
             env=env,
@@ -146,20 +143,24 @@ class Server:
         return demo_years(__import__("datetime").date.today())[1]
 
 
-def _build(url: str, spec: dict[str, Any]) -> None:
+def _build(url: str, spec: dict[str, Any]) -> Any:
     from app.core.db import make_engine, make_sessionmaker
     from app.demo.generator import DemoSpec, build_demo
 
     engine = make_engine(url)
-    build_demo(make_sessionmaker(engine), DemoSpec(**spec))
-    engine.dispose()
+    try:
+        return build_demo(make_sessionmaker(engine), DemoSpec(**spec))
+    finally:
+        engine.dispose()
 
 
 def _server(
     db_factory: Any, tmp: Path, name: str, spec: dict[str, Any], **env: str
 ) -> Iterator[Server]:
+    from tests.conftest import passwords
+
     url = db_factory.copy(db_factory.template(name, lambda u: _build(u, spec)))
-    s = Server(url, tmp, env_extra=env)
+    s = Server(url, tmp, env_extra=env, passwords=passwords(db_factory.built[name]))
     s.start()
     yield s
     s.stop()
