@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.auth.deps import document_rules
 from app.auth.router import audit_router
 from app.auth.router import router as auth_router
 from app.core.admission import AdmissionControl
@@ -26,7 +27,7 @@ from app.core.error_handlers import install_error_handlers
 from app.core.errors import problem
 from app.core.health import router as health_router
 from app.core.migrate import schema_problem
-from app.core.problem_docs import document_problems
+from app.core.problem_docs import document_problems, problem_responses
 from app.core.security_headers import SecurityHeaders, docs_csp
 from app.core.uow import Database
 from app.forms.router import router as forms_router
@@ -137,6 +138,7 @@ def _install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         spec = build()  # FastAPI caches it, and rebuilds when routes change
         if done != [id(spec)]:
+            document_rules(app, spec, problem_responses)
             document_problems(spec)
             done[:] = [id(spec)]
         return spec

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 
+from app.auth.deps import api_routes, route_rule
 from app.auth.permissions import GRANTS, Permission
 from app.auth.service import create_user
 from app.core.uow import unit_of_work
@@ -26,30 +26,9 @@ AREAS = {"analyst": "DM-R01", "reviewer": "DM-R01", "clerk": "DM-R01-D001"}
 def app_routes(app: Any) -> list[tuple[str, str, Any]]:
     """(method, path, rule) of every route the app serves (the rule: a Permission, "public",
     or None when the route declares none)."""
-
-    def walk(routes: list[Any]) -> list[APIRoute]:
-        out: list[APIRoute] = []
-        for r in routes:
-            if isinstance(r, APIRoute):
-                out.append(r)
-            elif hasattr(r, "original_router"):  # FastAPI's included routers
-                out.extend(walk(r.original_router.routes))
-            elif hasattr(r, "routes") and not hasattr(r, "app"):
-                out.extend(walk(r.routes))
-        return out
-
-    def rule(dep: Any) -> Any:
-        found = getattr(dep.call, "permission", None)
-        if found is not None:
-            return found
-        for sub in dep.dependencies:
-            if (inner := rule(sub)) is not None:
-                return inner
-        return None
-
     return [
-        (method, route.path, rule(route.dependant))
-        for route in walk(app.router.routes)
+        (method, route.path, route_rule(route.dependant))
+        for route in api_routes(app.router.routes)
         for method in sorted(route.methods - {"HEAD"})
     ]
 

@@ -23,9 +23,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, select
 
 from app.core.db import make_engine
-from app.core.uow import Database
 from app.main import create_app
-from tests.conftest import DEMO, DatabaseFactory, _build_demo, make_settings
+from tests.conftest import DatabaseFactory, _build_demo, make_settings
+from tests.conftest import passwords as conftest_passwords
 from tests.sync.helpers import FORM, good_values
 
 MIB = 1024 * 1024
@@ -44,12 +44,11 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(db_factory: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    from app.demo.generator import DemoSpec, build_demo
 
     url = db_factory.copy(db_factory.template("demo", _build_demo))
     engine = make_engine(url)
-    result = build_demo(Database(engine), DemoSpec(**DEMO))  # already there: the users
-    passwords = {u.username: u.password for u in result.users}
+    result = db_factory.built["demo"]  # the template's build: the users and their passwords
+    passwords = conftest_passwords(result)
     settings = make_settings(url, tmp_path_factory.mktemp("hostile"))
     with TestClient(create_app(settings)) as client:
         tokens = {}
