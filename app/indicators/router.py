@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.core.bounds import YEAR_MAX, YEAR_MIN
+from app.core.csvcell import safe_cell
 from app.core.deps import PUBLIC, SessionDep
 from app.core.errors import InvalidInput
 from app.core.lang import Lang
@@ -80,13 +81,6 @@ def _wants_csv(request: Request, fmt: str | None) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
-def _safe(v: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula is neutralised."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
-
-
 def _csv(rows: list[dict[str, Any]], first: list[str], filename: str) -> Response:
     dims = sorted({k for r in rows for k in r.get("disaggregation", {})})
     tail = ["value", "numerator", "denominator", "schools_expected", "schools_reported"]
@@ -107,7 +101,7 @@ def _csv(rows: list[dict[str, Any]], first: list[str], filename: str) -> Respons
     w.writerow(fields)
     for r in rows:
         flat = {**r, **r.get("disaggregation", {}), **r.get("coverage", {})}
-        w.writerow([_safe(flat.get(f, "")) if flat.get(f) is not None else "" for f in fields])
+        w.writerow([safe_cell(flat.get(f, "")) if flat.get(f) is not None else "" for f in fields])
     return Response(
         buf.getvalue(),
         media_type="text/csv; charset=utf-8",

@@ -13,6 +13,7 @@ import csv
 import io
 from typing import Any
 
+from app.core.csvcell import safe_cell
 from app.indicators.compute import PERCENT
 
 STRUCTURE_ID = "EMIS:DF_EMIS_CENSUS(1.0)"
@@ -37,13 +38,6 @@ SDMX_COLUMNS = [
     "OBS_VALUE",
 ]
 RATIOS = {"PTR", "PQTR", "PTTR", "PCR", "GPI", "CE"}
-
-
-def safe(v: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula is neutralised."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
 
 
 def _measure(code: str) -> str:
@@ -76,7 +70,7 @@ def sdmx_csv(figures: dict[str, Any], year: int) -> str:
                 d.get("sex", "_T"),
                 d.get("grade", "_Z"),
                 "_T",
-                safe(r["unit"]),
+                safe_cell(r["unit"]),
                 r.get("base_year", year),
                 _value(r.get("value")),
             ]
@@ -95,7 +89,7 @@ def sdmx_csv(figures: dict[str, Any], year: int) -> str:
                     d.get("sex", "_T"),
                     d.get("grade", "_Z"),
                     d.get("age", "_T"),
-                    safe(r["unit"]),
+                    safe_cell(r["unit"]),
                     year,
                     _value(r.get("value")),
                 ]
@@ -115,7 +109,7 @@ def plain_csv(figures: dict[str, Any]) -> str:
     out.writerow(head)
     for r in rows:
         flat = {**r, **(r.get("disaggregation") or {}), **(r.get("coverage") or {})}
-        out.writerow([safe(flat[k]) if flat.get(k) is not None else "" for k in head])
+        out.writerow([safe_cell(flat[k]) if flat.get(k) is not None else "" for k in head])
     return buf.getvalue()
 
 

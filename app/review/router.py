@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from app.core.bounds import PathYear, QueryYear
+from app.core.csvcell import safe_cell
 from app.core.deps import SessionDep, UowDep
 from app.core.media import JSON_BODY
 from app.core.problem_docs import problem_responses
@@ -165,13 +166,6 @@ def approve_unit(
     )
 
 
-def _safe(v: object) -> object:
-    """A text cell a spreadsheet would run as a formula is neutralised."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
-
-
 @router.get(
     "/completeness",
     response_model=CompletenessPage,
@@ -223,7 +217,7 @@ def get_completeness(
         for r in public:
             if missing:
                 r["missing"] = " ".join(r["missing"])
-            out.writerow([_safe(r[k]) if r[k] is not None else "" for k in head])
+            out.writerow([safe_cell(r[k]) if r[k] is not None else "" for k in head])
         return Response(
             buf.getvalue(),
             media_type="text/csv; charset=utf-8",

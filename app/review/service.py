@@ -145,6 +145,15 @@ def _public(uow: UnitOfWork, form: str, year: int, t: _Target) -> ReturnPublic:
     return returns_public(uow.session, [key])[key]
 
 
+def _to_returned(
+    uow: UnitOfWork, user: Principal, form: str, year: int, t: _Target, comment: str
+) -> ReturnPublic:
+    change_status(
+        uow.session, t.state.id, ReturnStatus.RETURNED, by=user.user_id, at=uow.now, comment=comment
+    )
+    return _public(uow, form, year, t)
+
+
 def approve_return(
     uow: UnitOfWork,
     user: Principal,
@@ -200,10 +209,7 @@ def send_back(
             f"The return of {school} was approved at level {t.state.approved_level}, above "
             "yours; a reviewer of that level can send it back."
         )
-    change_status(
-        uow.session, t.state.id, ReturnStatus.RETURNED, by=user.user_id, at=uow.now, comment=comment
-    )
-    return _public(uow, form, year, t)
+    return _to_returned(uow, user, form, year, t, comment)
 
 
 def reopen(
@@ -217,10 +223,7 @@ def reopen(
             f"The return of {school} is {t.state.status}: only approved or locked returns are "
             "reopened (the clerk can send a new revision now)."
         )
-    change_status(
-        uow.session, t.state.id, ReturnStatus.RETURNED, by=user.user_id, at=uow.now, comment=comment
-    )
-    return _public(uow, form, year, t)
+    return _to_returned(uow, user, form, year, t, comment)
 
 
 def excuse(
