@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.core.errors import AppError
-from app.core.uow import Database, unit_of_work
+from app.core.uow import Database, UnitOfWork, unit_of_work
 from app.indicators import keep as _keeper  # noqa: F401  # totals follow every write
 
 console = Console(stderr=True, soft_wrap=True)
@@ -42,6 +42,13 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> None:
 def command_session(settings: Settings | None = None) -> Iterator[Session]:
     """The write session of a command's unit of work (committed when the command's block
     ends, rolled back on an error), with schema and app errors told plainly."""
+    with command_uow(settings) as uow:
+        yield uow.session
+
+
+@contextmanager
+def command_uow(settings: Settings | None = None) -> Iterator[UnitOfWork]:
+    """A command's unit of work (for services that take one), as `command_session`."""
     from app.core.migrate import schema_problem
 
     settings = settings or get_settings()
@@ -54,7 +61,7 @@ def command_session(settings: Settings | None = None) -> Iterator[Session]:
             fail(issue)
         try:
             with unit_of_work(Database(engine)) as uow:
-                yield uow.session
+                yield uow
         except AppError as exc:
             fail(exc.detail + "".join(f"\n  {e['path']}: {e['message']}" for e in exc.errors))
     finally:

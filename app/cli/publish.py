@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import command_session, fail, out
+from app.cli.common import command_uow, fail, out
 
 publish_app = typer.Typer(help="Publication: releases and their exports.", no_args_is_help=True)
 
@@ -32,8 +32,8 @@ def dhis2_mapping(
             rows = list(csv.DictReader(fh))
     except (UnicodeDecodeError, csv.Error) as exc:
         fail(f"{file} is not a UTF-8 CSV file: {exc}.", "Save it as CSV UTF-8 and try again.")
-    with command_session() as session:
-        n = load_dhis2_mapping(session.info["uow"], rows)
+    with command_uow() as uow:
+        n = load_dhis2_mapping(uow, rows)
     out.print(f"DHIS2 mapping loaded: {n} rows.")
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import command_session, fail, out
+from app.cli.common import command_uow, fail, out
 
 review_app = typer.Typer(help="Review and approval.", no_args_is_help=True)
 
@@ -23,10 +23,9 @@ def ladder(
     from app.review.service import ladder as current
     from app.review.service import set_ladder
 
-    with command_session() as session:
-        uow = session.info["uow"]
+    with command_uow() as uow:
         if levels is None:
-            steps = current(session)
+            steps = current(uow.reader)
         else:
             try:
                 wanted = [int(x) for x in levels.split(",") if x.strip()]

@@ -14,6 +14,7 @@ next revision starts the climb again from `submitted`."""
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.core.audit import note_audit
@@ -41,13 +42,13 @@ from app.review.models import ReturnExcuse
 LADDER_KEY = "approval_ladder"
 
 
-def ladder(session: object) -> list[int]:
+def ladder(session: Session) -> list[int]:
     """The admin levels that approve, first rung first (deepest level first). Unless an
     administrator set it: every level from the deepest that holds schools up to the nation."""
-    raw = get_meta(session, LADDER_KEY)  # type: ignore[arg-type]
+    raw = get_meta(session, LADDER_KEY)
     if raw:
         return [int(x) for x in raw.split(",")]
-    levels = school_levels_in_use(session)  # type: ignore[arg-type]
+    levels = school_levels_in_use(session)
     return list(range(levels[0] if levels else 0, -1, -1))
 
 
@@ -74,7 +75,7 @@ def _level_of(user: Principal) -> int:
     return user.unit_path.strip("/").count("/")
 
 
-def _rung(session: object, user: Principal) -> tuple[list[int], int]:
+def _rung(session: Session, user: Principal) -> tuple[list[int], int]:
     """The ladder and the caller's rung on it (403 when the caller's level approves nothing)."""
     steps = ladder(session)
     level = _level_of(user)
@@ -275,13 +276,13 @@ def unexcuse(uow: UnitOfWork, user: Principal, form: str, year: int, school: str
     note_audit(session, "review.unexcuse", f"{form}/{year}/{school}")
 
 
-def excused_schools(session: object, form: str, year: int, school_ids: list[int]) -> set[int]:
+def excused_schools(session: Session, form: str, year: int, school_ids: list[int]) -> set[int]:
     """Which of these schools are excused from this form and year."""
     out: set[int] = set()
     for i in range(0, len(school_ids), 1000):
         out |= {
             int(s)
-            for s in session.scalars(  # type: ignore[attr-defined]
+            for s in session.scalars(
                 select(col(ReturnExcuse.school_id)).where(
                     col(ReturnExcuse.form_code) == form,
                     col(ReturnExcuse.year) == year,
