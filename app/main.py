@@ -40,6 +40,8 @@ from app.registry.router import router as registry_router
 from app.returns.router import router as returns_router
 from app.review.router import router as review_router
 from app.sync.router import router as sync_router
+from app.web.router import STATIC_DIR as WEB_STATIC
+from app.web.router import router as web_router
 
 DESCRIPTION = """
 The offline-first EMIS census server: district offices push annual school census returns,
@@ -235,5 +237,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(indicators_router)
     app.include_router(metrics_router)
+    # The dashboard: its pages, and its scripts and styles from the package (no CDN).
+    app.mount("/static/web", StaticFiles(directory=WEB_STATIC), name="web-static")
+    app.include_router(web_router)
     _install_openapi(app)
     return app

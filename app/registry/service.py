@@ -470,6 +470,44 @@ def open_schools_under(session: Session, path: str) -> list[tuple[int, str, str]
     ]
 
 
+@dataclass(frozen=True)
+class SchoolListing:
+    """A school as a list of schools shows it."""
+
+    id: int
+    code: str
+    name: str
+    unit_code: str
+    unit_name: str
+    ownership: str
+    locality: str
+    levels: tuple[str, ...]
+    status: str
+
+
+def schools_under(session: Session, path: str) -> list[SchoolListing]:
+    """Every school (open or not) in the unit with this path and below, by code."""
+    return [
+        SchoolListing(i, c, n, uc, un, o, loc or "", tuple(lv or ()), st)  # type: ignore[arg-type]
+        for i, c, n, uc, un, o, loc, lv, st in session.execute(
+            select(
+                col(School.id),
+                col(School.code),
+                col(School.name),
+                col(AdminUnit.code),
+                col(AdminUnit.name),
+                col(School.ownership),
+                col(School.locality),
+                col(School.levels),
+                col(School.status),
+            )
+            .join(AdminUnit, col(AdminUnit.id) == School.admin_unit_id)
+            .where(subtree_filter(col(AdminUnit.path), path))
+            .order_by(col(School.code))
+        )
+    ]
+
+
 def school_levels_in_use(session: Session) -> list[int]:
     """The admin levels of the units that hold schools, deepest first."""
     return sorted(

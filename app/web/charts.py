@@ -1,0 +1,217 @@
+"""Charts as Vega-Lite specs, built here from the same rows the tables show.
+
+The browser draws them with vega-embed (shipped in the package); a download renders the same
+spec to SVG on the server with vl-convert (no browser, no network), and the diagnosis PDF embeds
+those SVGs. Every chart has its data-table twin (`Chart.columns` / `Chart.rows`) and uses the
+Okabe–Ito palette, which stays distinct for the common colour-vision deficiencies."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Okabe & Ito (2008), colour-blind safe; blue first.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+
+
+@dataclass
+class Chart:
+    id: str
+    title: str
+    spec: dict[str, Any]
+    columns: list[tuple[str, str]]  # (field, heading) of the data table twin
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    note: str = ""
+
+
+def _base(
+    title: str, data: list[dict[str, Any]], width: int | str = "container", height: int = 260
+) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA,
+        "title": {"text": title, "anchor": "start", "fontSize": 13},
+        "width": width,
+        "height": height,
+        "data": {"values": data},
+        "config": {
+            "range": {"category": PALETTE},
+            "axis": {"labelFontSize": 11, "titleFontSize": 12},
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "bottom"},
+            "font": "DejaVu Sans, Verdana, sans-serif",
+        },
+        "usermeta": {"embedOptions": {"actions": False}},
+    }
+
+
+def bars(
+    id: str,
+    title: str,
+    rows: list[dict[str, Any]],
+    x: str,
+    y: str,
+    x_title: str,
+    y_title: str,
+    reference: float | None = None,
+    reference_label: str = "",
+    color: str | None = None,
+    color_title: str = "",
+    stack: bool | None = None,
+) -> dict[str, Any]:
+    enc: dict[str, Any] = {
+        "x": {
+            "field": x,
+            "type": "nominal",
+            "title": x_title,
+            "sort": None,
+            "axis": {"labelAngle": -40},
+        },
+        "y": {"field": y, "type": "quantitative", "title": y_title},
+        "tooltip": [{"field": x}, {"field": y, "format": ",.1f"}],
+    }
+    if color:
+        enc["color"] = {"field": color, "type": "nominal", "title": color_title, "sort": None}
+        enc["tooltip"].append({"field": color})
+        if stack is False:
+            enc["xOffset"] = {"field": color, "sort": None}
+    if stack is not None:
+        enc["y"]["stack"] = stack
+    spec = _base(title, rows)
+    layer: list[dict[str, Any]] = [{"mark": {"type": "bar", "color": PALETTE[0]}, "encoding": enc}]
+    if reference is not None:
+        layer.append(
+            {
+                "data": {"values": [{"ref": reference, "label": reference_label}]},
+                "mark": {
+                    "type": "rule",
+                    "color": PALETTE[3],
+                    "strokeDash": [6, 3],
+                    "strokeWidth": 2,
+                },
+                "encoding": {
+                    "y": {"field": "ref", "type": "quantitative"},
+                    "tooltip": [{"field": "label"}, {"field": "ref", "format": ",.1f"}],
+                },
+            }
+        )
+    spec["layer"] = layer
+    return spec
+
+
+def lines(
+    title: str,
+    rows: list[dict[str, Any]],
+    x: str,
+    y: str,
+    series: str,
+    x_title: str,
+    y_title: str,
+    series_title: str,
+    y_max: float | None = None,
+) -> dict[str, Any]:
+    spec = _base(title, rows)
+    yenc: dict[str, Any] = {"field": y, "type": "quantitative", "title": y_title}
+    if y_max is not None:
+        yenc["scale"] = {"domain": [0, y_max]}
+    spec["mark"] = {"type": "line", "point": True, "strokeWidth": 2}
+    spec["encoding"] = {
+        "x": {"field": x, "type": "ordinal", "title": x_title, "sort": None},
+        "y": yenc,
+        "color": {"field": series, "type": "nominal", "title": series_title, "sort": None},
+        "strokeDash": {"field": series, "type": "nominal", "sort": None, "legend": None},
+        "tooltip": [{"field": series}, {"field": x}, {"field": y, "format": ",.1f"}],
+    }
+    return spec
+
+
+def scatter_with_line(
+    title: str,
+    points: list[dict[str, Any]],
+    x: str,
+    y: str,
+    x_title: str,
+    y_title: str,
+    fit: tuple[float, float] | None,
+    fit_label: str,
+    label_field: str,
+) -> dict[str, Any]:
+    spec = _base(title, points, height=320)
+    layer: list[dict[str, Any]] = [
+        {
+            "mark": {
+                "type": "point",
+                "filled": True,
+                "opacity": 0.6,
+                "color": PALETTE[0],
+                "size": 30,
+            },
+            "encoding": {
+                "x": {"field": x, "type": "quantitative", "title": x_title},
+                "y": {"field": y, "type": "quantitative", "title": y_title},
+                "tooltip": [{"field": label_field}, {"field": x}, {"field": y}],
+            },
+        }
+    ]
+    if fit is not None and points:
+        a, b = fit
+        xs = [p[x] for p in points]
+        lo, hi = min(xs), max(xs)
+        layer.append(
+            {
+                "data": {
+                    "values": [
+                        {x: lo, y: a + b * lo, "line": fit_label},
+                        {x: hi, y: a + b * hi, "line": fit_label},
+                    ]
+                },
+                "mark": {"type": "line", "color": PALETTE[3], "strokeWidth": 2},
+                "encoding": {
+                    "x": {"field": x, "type": "quantitative"},
+                    "y": {"field": y, "type": "quantitative"},
+                },
+            }
+        )
+    spec["layer"] = layer
+    return spec
+
+
+def boxplot(
+    title: str, rows: list[dict[str, Any]], group: str, value: str, g_title: str, v_title: str
+) -> dict[str, Any]:
+    spec = _base(title, rows)
+    spec["mark"] = {"type": "boxplot", "extent": 1.5, "color": PALETTE[0]}
+    spec["encoding"] = {
+        "x": {"field": group, "type": "nominal", "title": g_title, "axis": {"labelAngle": -40}},
+        "y": {"field": value, "type": "quantitative", "title": v_title},
+    }
+    return spec
+
+
+def fit_line(points: list[tuple[float, float]]) -> tuple[float, float, float] | None:
+    """Least squares y = a + b·x and R² (None with fewer than 3 points or no spread)."""
+    n = len(points)
+    if n < 3:
+        return None
+    mx = sum(p[0] for p in points) / n
+    my = sum(p[1] for p in points) / n
+    sxx = sum((p[0] - mx) ** 2 for p in points)
+    syy = sum((p[1] - my) ** 2 for p in points)
+    if sxx == 0 or syy == 0:
+        return None
+    sxy = sum((p[0] - mx) * (p[1] - my) for p in points)
+    b = sxy / sxx
+    a = my - b * mx
+    return a, b, (sxy * sxy) / (sxx * syy)
+
+
+def to_svg(spec: dict[str, Any]) -> str:
+    """The chart as SVG, rendered on the server (vl-convert: Vega in an embedded engine)."""
+    import vl_convert as vlc
+
+    return str(vlc.vegalite_to_svg(_fixed_width(spec), vl_version="6.4"))
+
+
+def _fixed_width(spec: dict[str, Any]) -> dict[str, Any]:
+    """ "container" width means nothing outside a page: draw at print width."""
+    out = dict(spec)
+    if out.get("width") == "container":
+        out["width"] = 620
+    return out
