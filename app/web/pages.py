@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.core.errors import NotFound
 from app.core.principal import Principal
 from app.indicators.definitions import definition, localized
+from app.indicators.service import DEFAULT_FORM
 from app.registry import service as registry
 from app.returns import service as returns
 from app.review.completeness import completeness
@@ -24,6 +26,13 @@ UNITS = {
 def _definition(code: str, lang: str) -> dict[str, str] | None:
     d = definition(code)
     return localized(d, lang) if d is not None else None
+
+
+def _part(w: Words, v: float | None) -> str:
+    """A numerator or denominator: whole numbers as such, others (a GPI's GERs) to 1 decimal."""
+    if isinstance(v, float) and not v.is_integer():
+        return w.num(v, 1)
+    return w.num(None if v is None else round(v), 0)
 
 
 def tile(
@@ -46,10 +55,8 @@ def tile(
         "label": w.t(f"ind_{code}"),
         "value": value,
         "text": w.figure(value, unit),
-        "numerator": w.num(
-            (row or {}).get("numerator"), 0 if unit != "percent" or code == "SR_LAST" else 0
-        ),
-        "denominator": w.num((row or {}).get("denominator"), 0),
+        "numerator": _part(w, (row or {}).get("numerator")),
+        "denominator": _part(w, (row or {}).get("denominator")),
         "coverage": w.t("coverage", reported=w.num(reported, 0), expected=w.num(expected, 0))
         if row
         else "",
@@ -155,9 +162,9 @@ def school_page(
     ret = None
     history = None
     try:
-        ret = returns.get_return(session, user, fg.ind.DEFAULT_FORM, f.year, code, w.lang)
-        history = returns.get_history(session, user, fg.ind.DEFAULT_FORM, f.year, code, w.lang)
-    except fg.NotFound:
+        ret = returns.get_return(session, user, DEFAULT_FORM, f.year, code, w.lang)
+        history = returns.get_history(session, user, DEFAULT_FORM, f.year, code, w.lang)
+    except NotFound:
         pass
     values = []
     if ret is not None:
@@ -423,7 +430,8 @@ def resources(
         }
         for r in public
     ]
-    under, over = [], []
+    under: list[dict[str, Any]] = []
+    over: list[dict[str, Any]] = []
     if fit is not None:
         a, b, _r2 = fit
         for r in public:
@@ -493,7 +501,7 @@ def completeness_page(
 ) -> dict[str, Any]:
     level = ctx.unit.level + 1 if not ctx.leaf else ctx.unit.level
     found = completeness(
-        session, user, form=fg.ind.DEFAULT_FORM, year=f.year, level=level, unit=ctx.unit.code
+        session, user, form=DEFAULT_FORM, year=f.year, level=level, unit=ctx.unit.code
     )
     rows = [r.public(with_missing=True) for r in found]
     missing = []

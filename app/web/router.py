@@ -17,7 +17,7 @@ from app.auth.service import issue_session_token, revoke_token
 from app.core.bounds import YEAR_MAX, YEAR_MIN
 from app.core.csvcell import safe_cell
 from app.core.deps import PUBLIC, SessionDep, SettingsDep, UowDep
-from app.core.errors import AppError, InvalidInput, TooManyRequests, Unauthorized
+from app.core.errors import AppError, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from app.core.principal import Principal
 from app.indicators.router import _csv as indicator_csv
 from app.web import charts, pages
@@ -53,6 +53,14 @@ PAGES = {
     "resources": "nav_resources",
     "completeness": "nav_completeness",
 }
+
+
+PAGE_PREFIXES = ("/web/", "/reports/")
+
+
+def is_page(path: str) -> bool:
+    """A dashboard page (signed in with the session cookie), not an API route."""
+    return path == "/" or path.startswith(PAGE_PREFIXES)
 
 
 class HtmlErrors(APIRoute):
@@ -332,7 +340,7 @@ def _chart_of(
         "completeness": lambda: pages.completeness_page(session, user, ctx, f, w),
     }
     if page not in builders:
-        raise fg.NotFound(f"No page {page[:40]!r}.")
+        raise NotFound(f"No page {page[:40]!r}.")
     return {c.id: c for c in builders[page]()["charts"]}
 
 
@@ -348,7 +356,7 @@ def chart_svg(
 ) -> Response:
     found = _chart_of(request, session, user, code, page, year).get(chart)
     if found is None:
-        raise fg.NotFound(f"No chart {chart[:40]!r} on this page.")
+        raise NotFound(f"No chart {chart[:40]!r} on this page.")
     return Response(
         charts.to_svg(found.spec),
         media_type="image/svg+xml",
@@ -368,7 +376,7 @@ def chart_csv(
 ) -> Response:
     found = _chart_of(request, session, user, code, page, year).get(chart)
     if found is None:
-        raise fg.NotFound(f"No chart {chart[:40]!r} on this page.")
+        raise NotFound(f"No chart {chart[:40]!r} on this page.")
     buf = io.StringIO()
     out = csv.writer(buf)
     out.writerow([c for c, _ in found.columns])

@@ -42,7 +42,8 @@ class CsrfFailed(AppError):
 
 
 def _secret(request: Request) -> bytes:
-    return request.app.state.settings.secret_key.get_secret_value().encode()
+    secret: str = request.app.state.settings.secret_key.get_secret_value()
+    return secret.encode()
 
 
 def csrf_for(request: Request, basis: str) -> str:

@@ -15,6 +15,7 @@ from app.auth.deps import api_routes, route_rule
 from app.auth.permissions import GRANTS, Permission
 from app.auth.service import create_user
 from app.core.uow import unit_of_work
+from app.web.router import is_page
 from tests.sync.helpers import FORM, good_values
 
 ROLES = ("admin", "analyst", "reviewer", "clerk")
@@ -23,13 +24,15 @@ PASSWORD = "matrix-pass-1"
 AREAS = {"analyst": "DM-R01", "reviewer": "DM-R01", "clerk": "DM-R01-D001"}
 
 
-def app_routes(app: Any) -> list[tuple[str, str, Any]]:
+def app_routes(app: Any, pages: bool = False) -> list[tuple[str, str, Any]]:
     """(method, path, rule) of every route the app serves (the rule: a Permission, "public",
-    or None when the route declares none)."""
+    or None when the route declares none): the API's, or with `pages` the dashboard's (signed
+    in with a cookie, not a bearer token: tests/web/test_pages.py holds their matrix)."""
     return [
         (method, route.path, route_rule(route.dependant))
         for route in api_routes(app.router.routes)
         for method in sorted(route.methods - {"HEAD"})
+        if is_page(route.path) == pages
     ]
 
 
@@ -317,7 +320,8 @@ CALLS: dict[tuple[str, str], tuple[Call, bool]] = {
 def test_every_route_has_a_rule_and_a_call(demo):
     routes = app_routes(demo.client.app)
     assert routes, "no routes found: the walk over the app's routers is broken"
-    without_rule = [(m, p) for m, p, rule in routes if rule is None]
+    pages = app_routes(demo.client.app, pages=True)
+    without_rule = [(m, p) for m, p, rule in routes + pages if rule is None]
     assert without_rule == [], f"routes without a permission or a public mark: {without_rule}"
     served = {(m.lower(), p) for m, p, _ in routes}
     assert served == set(CALLS), (

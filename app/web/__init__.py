@@ -1,0 +1,1 @@
+"""The dashboard: pages for planners, in English and French, served by the same app."""
