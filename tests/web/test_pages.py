@@ -354,3 +354,68 @@ def test_bad_filters_are_a_clear_error_page(web: Web) -> None:
         assert word in resp.text
     assert c.get("/web/units/NOPE").status_code == 404
     assert c.get("/web/units/DM?year=1").status_code == 422
+
+
+def test_published_figures_carry_their_release_and_working_ones_say_provisional(
+    db_factory: DatabaseFactory, tmp_path: Path
+) -> None:
+    from app.core.db import make_engine
+    from app.core.uow import Database, unit_of_work
+    from app.review.service import set_ladder
+
+    url = db_factory.copy(db_factory.template("web_demo", build_web_demo))
+    try:
+        web = Web(
+            url,
+            passwords(db_factory.built["web_demo"]),
+            tmp_path,
+            list(db_factory.built["web_demo"].years),
+        )
+        y = web.years[1]
+        engine = make_engine(url)
+        with unit_of_work(Database(engine)) as uow:
+            set_ladder(uow, [0])  # the national rung only: the administrator approves
+        engine.dispose()
+        admin, analyst = web.token("admin"), web.token("analyst")
+        with TestClient(web.app) as api:
+            schools = api.get("/api/v1/schools?unit=DM-R01&limit=1000", headers=admin).json()[
+                "items"
+            ]
+            for s in schools:
+                r = api.post(
+                    f"/api/v1/returns/annual_school_census/{y}/{s['code']}/approve",
+                    json={},
+                    headers=admin,
+                )
+                assert r.status_code in (200, 404, 409), r.text
+            made = api.post(
+                "/api/v1/releases",
+                json={"form": "annual_school_census", "year": y},
+                headers=analyst,
+            )
+            assert made.status_code == 201, made.text
+            release = api.get(f"/api/v1/releases/{made.json()['id']}", headers=analyst).json()
+        c = web.client("analyst")
+        working = _text(c.get(f"/web/units/DM?year={y}").text)
+        assert "Provisional working figures" in working
+        assert f"Latest release for {y}: no. 1" in working
+        html = c.get(f"/web/units/DM?year={y}&source=release").text
+        assert "Published figures: release no. 1" in _text(html)
+        (ger,) = [
+            r
+            for r in release["indicators"]
+            if r["unit"] == "DM"
+            and r["indicator"] == "GER"
+            and r["education_level"] == "primary"
+            and not r["disaggregation"]
+        ]
+        value, shown = _tile(html, "GER")
+        assert float(value) == pytest.approx(ger["value"]) and shown == f"{ger['value']:.1f}%"
+        # Only DM-R01 was approved: the published GER counts its schools alone.
+        cov = ger["coverage"]
+        assert cov["schools_reported"] < 0.8 * cov["schools_expected"]
+        # …so the tile is greyed and says why.
+        assert re.search(r'class="tile greyed\s*" id="tile-GER"', html)
+        assert "Greyed: only" in _text(html)
+    finally:
+        db_factory.drop(url)
