@@ -533,9 +533,10 @@ def completeness_page(
             long,
         )
     ]
-    names = (
-        {s.code: s.name for s in registry.schools_under(session, ctx.unit.path)} if missing else {}
-    )
+    # Each school not yet reported, with its own unit (its district), not only the row's.
+    listing = {s.code: s for s in registry.schools_under(session, ctx.unit.path)} if missing else {}
     for m in missing:
-        m["name"] = names.get(m["school"], "")
+        found = listing.get(m["school"])
+        m["name"] = found.name if found else ""
+        m["district"] = found.unit_name if found else m["unit_name"]
     return {"rows": rows, "missing": missing, "charts": cl}

@@ -419,3 +419,32 @@ def test_published_figures_carry_their_release_and_working_ones_say_provisional(
         assert "Greyed: only" in _text(html)
     finally:
         db_factory.drop(url)
+
+
+def test_completeness_page_holds_the_apis_counts_and_missing_schools(web: Web) -> None:
+    y = web.years[1]
+    new = {"name": "École Nouvelle", "unit": "DM-R01-D002", "ownership": "public",
+           "locality": "rural", "levels": ["primary"], "status": "open"}  # fmt: skip
+    with TestClient(web.app) as api:
+        made = api.put("/api/v1/schools/DM-990777", json=new, headers=web.token("admin"))
+        assert made.status_code in (200, 201), made.text  # opened, no return yet
+        rows = api.get(
+            "/api/v1/completeness",
+            params={"year": y, "level": "2", "unit": "DM-R01", "missing": "true"},
+            headers=web.token("analyst"),
+        ).json()
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    html = web.client("analyst").get(f"/web/units/DM-R01/completeness?year={y}").text
+    table = html.split('id="completeness-table"')[1].split("</table>")[0]
+    for r in rows:
+        cells = re.search(rf">{re.escape(r['unit_name'])}</a></th>(.*?)</tr>", table, re.S)
+        assert cells, r["unit_name"]
+        nums = re.findall(r'<td class="num">([^<]*)</td>', cells.group(1))
+        assert nums[:5] == [
+            str(r[k]) for k in ("expected", "received", "approved", "late", "excused")
+        ]
+    missing = {m for r in rows for m in r["missing"]}
+    shown = (
+        set(re.findall(r"<td>(DM-\d+)</td>", html.split("missing-table")[1])) if missing else set()
+    )
+    assert shown == missing
