@@ -14,7 +14,7 @@ upserted in primary-key order, so concurrent writers lock them in one order."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -347,12 +347,48 @@ class Placement:
     locality: str
     status: str
     levels: tuple[str, ...]
+    figures: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def row(self) -> dict[str, Any]:
         return {**self.__dict__, "levels": list(self.levels)}
 
 
 _PLACEMENT_FIELDS = tuple(Placement.__dataclass_fields__)
+
+
+def school_summary(cells: Cells, structure: Structure) -> dict[str, Any]:
+    """What a list of schools shows of one return: per education level [pupils, girls,
+    repeaters, teachers (None when the form has no teachers by level)], all pupils, and the
+    classrooms (None when not asked)."""
+    levels: dict[str, list[int | None]] = {}
+    all_pupils = 0
+    for lv in structure.levels:
+        pupils = sum(cells.get(f"~E|{g}|{s}", 0) for g in lv.grades for s in ("F", "M"))
+        girls = sum(cells.get(f"~E|{g}|F", 0) for g in lv.grades)
+        repeaters = sum(cells.get(f"repeaters|{g}|{s}", 0) for g in lv.grades for s in ("F", "M"))
+        prefix = f"teachers|{lv.code}|"
+        found = [n for k, n in cells.items() if k.startswith(prefix)]
+        levels[lv.code] = [pupils, girls, repeaters, sum(found) if found else None]
+        all_pupils += pupils
+    rooms_keys = ("classrooms|good", "classrooms|needs_repair")
+    rooms = (
+        sum(cells.get(k, 0) for k in rooms_keys) if any(k in cells for k in rooms_keys) else None
+    )
+    return {"levels": levels, "pupils": all_pupils, "classrooms": rooms}
+
+
+def _with_figures(
+    placements: Iterable[Placement],
+    counted: dict[tuple[int, int, tuple[str, ...]], Cells],
+    structure: Structure,
+) -> list[Placement]:
+    return [
+        replace(
+            p,
+            figures=school_summary(counted[(p.return_id, p.revision, tuple(p.levels))], structure),
+        )
+        for p in placements
+    ]
 
 
 def _placement_of(st: ReturnState, school: registry.SchoolPlacement) -> Placement:
@@ -376,7 +412,7 @@ def _placements(session: Session, *where: Any) -> dict[int, Placement]:
     t = table_of(IndicatorPlacement)
     out = {}
     for r in session.execute(select(*[t.c[f] for f in _PLACEMENT_FIELDS]).where(*where)):
-        p = Placement(*r[:-1], tuple(r[-1] or ()))  # type: ignore[call-arg]  # the fields in order
+        p = Placement(*r[:-2], tuple(r[-2] or ()), r[-1] or {})  # type: ignore[call-arg]  # the fields in order
         out[p.return_id] = p
     return out
 
@@ -417,6 +453,7 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
     }
     new = {rid: _placement_of(st, schools[st.school_id]) for rid, st in states.items()}
     counted = _count(session, [*old.values(), *new.values(), *partners.values()], structure)
+    new = {p.return_id: p for p in _with_figures(new.values(), counted, structure)}
 
     def key(p: Placement) -> tuple[Any, ...]:
         return (p.revision, p.status, p.unit_id, p.ownership, p.locality, tuple(p.levels))
@@ -462,7 +499,11 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
     _store_placements(
         session,
         [p for rid, p in new.items() if rid not in old],
-        [p for rid, p in new.items() if rid in old and key(old[rid]) != key(p)],
+        [
+            p
+            for rid, p in new.items()
+            if rid in old and (key(old[rid]) != key(p) or old[rid].figures != p.figures)
+        ],
     )
 
 
@@ -535,6 +576,7 @@ def recount(session: Session, progress: Any = None) -> tuple["_Deltas", "_Deltas
         schools = registry.school_placements(session, {s.school_id for s in page})
         batch = [_placement_of(st, schools[st.school_id]) for st in page]
         counted = _count(session, batch, structure)
+        batch = _with_figures(batch, counted, structure)
         for p in batch:
             one_year.add(*_as_delta(counted, p), +1)
             p_cells = counted[(p.return_id, p.revision, tuple(p.levels))]

@@ -8,6 +8,8 @@ and how many schools gave it. `flow_total` holds the same for pairs of consecuti
 school (the base year's cells as `0:key`, the next year's as `1:key`): flow rates use only
 schools that reported in both years."""
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
@@ -33,6 +35,12 @@ class IndicatorPlacement(SQLModel, table=True):
     locality: str = Field(max_length=16)
     status: str = Field(max_length=16)
     levels: list[str] = Field(default_factory=list, sa_column=Column(JsonType, nullable=False))
+    # The school's own figures from this revision (app.indicators.keep.school_summary), so a
+    # list of schools reads them here, never from the revisions' cells; {} until counted.
+    figures: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JsonType, nullable=False, server_default="{}"),
+    )
 
 
 class IndicatorTotal(SQLModel, table=True):

@@ -13,9 +13,8 @@ from sqlmodel import col
 
 from app.core.errors import InvalidInput
 from app.core.principal import Principal
-from app.indicators import compute as c
 from app.indicators import service
-from app.indicators.keep import _count, _placements, structure_of
+from app.indicators.keep import Placement, _count, _placements, _with_figures, structure_of
 from app.indicators.models import IndicatorPlacement
 from app.registry import service as registry
 
@@ -43,15 +42,14 @@ def _ratio(num: float | None, den: float | None, percent: bool = False) -> float
 def _school_figures(session: Session, user: Principal, q: SchoolQuery) -> dict[str, Any]:
     path = registry.area_path(session, user, q.unit)
     structure = structure_of(session)
-    level = next((lv for lv in structure.levels if lv.code == q.education_level), None)
-    if level is None:
+    if all(lv.code != q.education_level for lv in structure.levels):
         raise InvalidInput(
             f"No education level has the code {q.education_level!r}.",
             [{"code": "UNKNOWN_LEVEL", "path": "query.education_level", "message": "?"}],
         )
     schools = registry.schools_under(session, path)
     ids = [s.id for s in schools]
-    placements: dict[int, Any] = {}
+    placements: dict[int, Placement] = {}
     for i in range(0, len(ids), 1000):
         found = _placements(
             session,
@@ -61,7 +59,13 @@ def _school_figures(session: Session, user: Principal, q: SchoolQuery) -> dict[s
             col(IndicatorPlacement.status).in_(q.statuses),
         )
         placements.update({p.school_id: p for p in found.values()})
-    counted = _count(session, list(placements.values()), structure)
+    # Kept with each placement; placements counted before they were kept (an old database
+    # not yet rebuilt) are summed from their revisions once here.
+    stale = [p for p in placements.values() if not p.figures]
+    if stale:
+        counted = _count(session, stale, structure)
+        for fresh in _with_figures(stale, counted, structure):
+            placements[fresh.school_id] = fresh
     rows = []
     for s in schools:
         if q.education_level not in s.levels and s.id not in placements:
@@ -79,22 +83,14 @@ def _school_figures(session: Session, user: Principal, q: SchoolQuery) -> dict[s
             "revision": p.revision if p else None,
             "education_level": q.education_level,
         }
-        if p is None:
+        mine = (p.figures.get("levels") or {}).get(q.education_level) if p else None
+        if p is None or mine is None:
             row.update(pupils=None, girls=None, repeaters=None, teachers=None, classrooms=None)
             row.update(PTR=None, PCR=None, PCT_REP=None)
             rows.append(row)
             continue
-        t = c.Sums(counted[(p.return_id, p.revision, tuple(p.levels))], {"_return": 1})
-        pupils = c._e(t, level.grades, c.SEXES)
-        girls = c._e(t, level.grades, ("F",))
-        repeaters = c._r(t, level.grades, c.SEXES)
-        teachers = t.teachers(level.code, c.SEXES)
-        rooms = (
-            t.value("classrooms|good", "classrooms|needs_repair")
-            if t.has("classrooms|good", "classrooms|needs_repair")
-            else None
-        )
-        all_pupils = c._e(t, [g for lv in structure.levels for g in lv.grades], c.SEXES)
+        pupils, girls, repeaters, teachers = mine
+        rooms = p.figures.get("classrooms")
         row.update(
             pupils=pupils,
             girls=girls,
@@ -102,7 +98,7 @@ def _school_figures(session: Session, user: Principal, q: SchoolQuery) -> dict[s
             teachers=teachers,
             classrooms=rooms,
             PTR=_ratio(pupils, teachers),
-            PCR=_ratio(all_pupils, rooms),
+            PCR=_ratio(p.figures.get("pupils"), rooms),
             PCT_REP=_ratio(repeaters, pupils, percent=True),
         )
         rows.append(row)

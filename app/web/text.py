@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import get_decimal_symbol, get_group_symbol
 
 LABEL_DIR = Path(__file__).resolve().parent / "labels"
 DEFAULT = "en"
@@ -32,6 +32,12 @@ def languages() -> tuple[str, ...]:
     """The languages the pages speak (English first)."""
     found = sorted(p.stem for p in LABEL_DIR.glob("*.yaml"))
     return (DEFAULT, *[lang for lang in found if lang != DEFAULT])
+
+
+@cache
+def _symbols(lang: str) -> dict[int, str]:
+    """Python's "," and "." as the locale writes them (fr: U+202F and ",")."""
+    return {ord(","): get_group_symbol(locale=lang), ord("."): get_decimal_symbol(locale=lang)}
 
 
 class Words:
@@ -54,12 +60,13 @@ class Words:
         return key in _labels(self.lang) or key in _labels(DEFAULT)
 
     def num(self, value: float | int | None, digits: int = 1) -> str:
-        """A number with the locale's decimal mark and grouping; an en dash for no value."""
+        """A number with the locale's decimal mark and grouping (CLDR's, through Babel: a
+        district's table formats thousands of them, so Python formats and the locale's symbols
+        replace its own); an en dash for no value."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return "–"
-        if isinstance(value, int) or (digits == 0):
-            return format_decimal(round(value), "#,##0", locale=self.lang)
-        return format_decimal(value, "#,##0." + "0" * digits, locale=self.lang)
+        text = f"{round(value):,}" if isinstance(value, int) or digits == 0 else f"{value:,.{digits}f}"
+        return text.translate(_symbols(self.lang))
 
     def pct(self, value: float | None, digits: int = 1) -> str:
         """A percentage: `12.5%` / `12,5 %` (French puts a no-break space before the sign)."""
