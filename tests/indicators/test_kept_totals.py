@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from app.core.db import make_engine
 from app.core.uow import Database, unit_of_work
 from app.forms.service import FormCache
 from app.indicators import service
 from app.indicators.keep import delta_rows, kept_rows, recount, table_rows
-from app.indicators.models import FlowTotal
+from app.indicators.models import FlowTotal, IndicatorPlacement
 from app.registry import service as registry
 from app.returns.service import ReturnStatus, change_status, return_states_of_schools
 from app.sync.push import push
@@ -78,9 +79,13 @@ def move(db: Database, code: str, district: str, ownership: str, levels: list[st
 
 def assert_kept_equals_recount(db: Database) -> None:
     with db.reader() as s:
-        one_year, flows, _ = recount(s)
+        one_year, flows, placements = recount(s)
         assert kept_rows(s) == delta_rows(one_year)
         assert table_rows(s, FlowTotal) == delta_rows(flows)
+        # Each school's own figures, kept with its placement, as a recount makes them.
+        t = IndicatorPlacement.__table__  # type: ignore[attr-defined]
+        kept = {r.return_id: r.figures for r in s.execute(select(t.c.return_id, t.c.figures))}
+        assert kept == {p.return_id: p.figures for p in placements}
 
 
 def assert_children_sum_to_parent(db: Database) -> None:
