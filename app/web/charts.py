@@ -173,15 +173,68 @@ def scatter_with_line(
     return spec
 
 
+def quartiles(values: list[float]) -> dict[str, float] | None:
+    """n, min, lower quartile, median, upper quartile, max (linear interpolation, as
+    numpy's default) of some values."""
+    if not values:
+        return None
+    v = sorted(values)
+
+    def q(p: float) -> float:
+        pos = p * (len(v) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(v) - 1)
+        return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+    return {"n": len(v), "min": v[0], "q1": q(0.25), "median": q(0.5), "q3": q(0.75), "max": v[-1]}
+
+
 def boxplot(
-    title: str, rows: list[dict[str, Any]], group: str, value: str, g_title: str, v_title: str
+    title: str, stats: list[dict[str, Any]], group: str, g_title: str, v_title: str
 ) -> dict[str, Any]:
-    spec = _base(title, rows)
-    spec["mark"] = {"type": "boxplot", "extent": 1.5, "color": PALETTE[0]}
-    spec["encoding"] = {
-        "x": {"field": group, "type": "nominal", "title": g_title, "axis": {"labelAngle": -40}},
-        "y": {"field": value, "type": "quantitative", "title": v_title},
+    """Boxes drawn from quartiles computed here (one row per group, not one per school: a
+    country's schools would weigh down the page)."""
+    spec = _base(title, stats)
+    x = {
+        "field": group,
+        "type": "nominal",
+        "title": g_title,
+        "axis": {"labelAngle": -40},
+        "sort": None,
     }
+    tip = [
+        {"field": group},
+        {"field": "n"},
+        {"field": "min", "format": ",.1f"},
+        {"field": "q1", "format": ",.1f"},
+        {"field": "median", "format": ",.1f"},
+        {"field": "q3", "format": ",.1f"},
+        {"field": "max", "format": ",.1f"},
+    ]
+    spec["layer"] = [
+        {
+            "mark": {"type": "rule", "color": PALETTE[0]},
+            "encoding": {
+                "x": x,
+                "y": {"field": "min", "type": "quantitative", "title": v_title},
+                "y2": {"field": "max"},
+                "tooltip": tip,
+            },
+        },
+        {
+            "mark": {"type": "bar", "size": 14, "color": PALETTE[0]},
+            "encoding": {
+                "x": x,
+                "y": {"field": "q1", "type": "quantitative"},
+                "y2": {"field": "q3"},
+                "tooltip": tip,
+            },
+        },
+        {
+            "mark": {"type": "tick", "color": "#ffffff", "size": 14, "thickness": 2},
+            "encoding": {"x": x, "y": {"field": "median", "type": "quantitative"}},
+        },
+    ]
     return spec
 
 

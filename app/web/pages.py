@@ -447,20 +447,22 @@ def resources(
         if u.path.startswith(ctx.unit.path)
         and u.level == (ctx.unit.level + 1 if not ctx.leaf else ctx.unit.level)
     ]
-    disp = []
-    for r in rows:
-        if r["PTR"] is None:
-            continue
-        disp.append({"unit": r["unit_name"], "PTR": round(r["PTR"], 1), "school": r["school"]})
+    # Schools' own units are leaves; on a page above them, name each by its child unit.
+    leaf_to_child: dict[str, str] = {}
     if not ctx.leaf:
-        # Schools' own units are leaves; name each by the child unit of this page it lies in.
-        leaf_to_child = {}
         for child in groups:
             for u in ctx.units:
                 if u.path.startswith(child.path):
                     leaf_to_child[u.name] = child.name
-        for d in disp:
-            d["unit"] = leaf_to_child.get(d["unit"], d["unit"])
+    ptrs: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        if r["PTR"] is not None:
+            ptrs[leaf_to_child.get(r["unit_name"], r["unit_name"])].append(r["PTR"])
+    disp = []
+    for unit_name in sorted(ptrs):
+        q = charts.quartiles(ptrs[unit_name])
+        if q is not None:
+            disp.append({"unit": unit_name, **{k: round(v, 1) for k, v in q.items()}})
     title = w.t("allocation", n=w.num(len(public), 0))
     cl = [
         charts.Chart(
@@ -488,8 +490,16 @@ def resources(
         charts.Chart(
             "ptr",
             w.t("ptr_dispersion"),
-            charts.boxplot(w.t("ptr_dispersion"), disp, "unit", "PTR", w.t("unit"), w.t("ind_PTR")),
-            [("unit", w.t("unit")), ("school", w.t("code")), ("PTR", w.t("ind_PTR"))],
+            charts.boxplot(w.t("ptr_dispersion"), disp, "unit", w.t("unit"), w.t("ind_PTR")),
+            [
+                ("unit", w.t("unit")),
+                ("n", w.t("schools")),
+                ("min", "min"),
+                ("q1", w.t("q1")),
+                ("median", w.t("median")),
+                ("q3", w.t("q3")),
+                ("max", "max"),
+            ],
             disp,
         ),
     ]
@@ -536,7 +546,7 @@ def completeness_page(
     # Each school not yet reported, with its own unit (its district), not only the row's.
     listing = {s.code: s for s in registry.schools_under(session, ctx.unit.path)} if missing else {}
     for m in missing:
-        found = listing.get(m["school"])
-        m["name"] = found.name if found else ""
-        m["district"] = found.unit_name if found else m["unit_name"]
+        school = listing.get(m["school"])
+        m["name"] = school.name if school else ""
+        m["district"] = school.unit_name if school else m["unit_name"]
     return {"rows": rows, "missing": missing, "charts": cl}
