@@ -448,3 +448,27 @@ def test_completeness_page_holds_the_apis_counts_and_missing_schools(web: Web) -
         set(re.findall(r"<td>(DM-\d+)</td>", html.split("missing-table")[1])) if missing else set()
     )
     assert shown == missing
+
+
+HOSTILE = [
+    "/web/units/DM?year=abc", "/web/units/DM?year=99999999999999999999", "/web/units/DM?sort=%00",
+    "/web/units/DM?dir=sideways", "/web/units/DM?sort=GER&dir=desc&level=primary&sex=F&ownership=public&locality=urban",
+    "/web/units/DM?ownership=%3Cscript%3E", "/web/units/DM?lang=xx", "/web/units/DM?lang=%FF%FE",
+    "/web/units/" + "A" * 300, "/web/units/%E2%80%AE", "/web/units/DM/flow?level=pre_primary",
+    "/web/units/DM/flow?level=upper_secondary&sex=M", "/web/units/DM/resources?locality=rural",
+    "/web/units/DM/nowhere/charts/x.svg", "/web/units/DM/overview/charts/..%2F..%2Fetc.svg",
+    "/web/units/DM/overview/charts/ger-children.csv?year=1900", "/web/schools/DM-999999",
+    "/web/schools/%27%22%3C%3E", "/web/units/DM/completeness?year=2999", "/web/login?next=javascript:alert(1)",
+    "/web/units/DM?source=release", "/web/units/DM-R01-D001/flow", "/web/units/DM-R01-D001/resources",
+]  # fmt: skip
+
+
+def test_no_page_answers_500_to_what_a_browser_can_send(web: Web) -> None:
+    c = web.client("analyst")
+    for url in HOSTILE:
+        resp = c.get(url)
+        assert resp.status_code < 500, (url, resp.status_code, resp.text[:300])
+        if resp.status_code >= 400:
+            assert "Traceback" not in resp.text
+    login = c.get("/web/login?next=javascript:alert(1)")
+    assert 'value="/web/"' in login.text  # the redirect after sign-in stays on this site
