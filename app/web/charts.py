@@ -255,11 +255,19 @@ def fit_line(points: list[tuple[float, float]]) -> tuple[float, float, float] | 
     return a, b, (sxy * sxy) / (sxx * syy)
 
 
-def to_svg(spec: dict[str, Any]) -> str:
-    """The chart as SVG, rendered on the server (vl-convert: Vega in an embedded engine)."""
+FORMAT_LOCALES: dict[str, Any] = {"fr": "fr-FR", "en": "en-US"}
+
+
+def to_svg(spec: dict[str, Any], lang: str = "en") -> str:
+    """The chart as SVG, rendered on the server (vl-convert: Vega in an embedded engine), its
+    numbers as the language writes them."""
     import vl_convert as vlc
 
-    return str(vlc.vegalite_to_svg(_fixed_width(spec), vl_version="6.4"))
+    return str(
+        vlc.vegalite_to_svg(
+            _fixed_width(spec), vl_version="6.4", format_locale=FORMAT_LOCALES.get(lang, "en-US")
+        )
+    )
 
 
 def _fixed_width(spec: dict[str, Any]) -> dict[str, Any]:

@@ -65,7 +65,9 @@ class Words:
         replace its own); an en dash for no value."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return "–"
-        text = f"{round(value):,}" if isinstance(value, int) or digits == 0 else f"{value:,.{digits}f}"
+        text = (
+            f"{round(value):,}" if isinstance(value, int) or digits == 0 else f"{value:,.{digits}f}"
+        )
         return text.translate(_symbols(self.lang))
 
     def pct(self, value: float | None, digits: int = 1) -> str:

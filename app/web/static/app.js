@@ -3,6 +3,11 @@
    swaps part of the page. */
 (function () {
   "use strict";
+  // Numbers in charts as the page's language writes them (d3-format locales).
+  var LOCALES = {
+    fr: { decimal: ",", thousands: "\u202f", grouping: [3], currency: ["", "\u00a0€"], percent: "\u202f%" },
+    en: { decimal: ".", thousands: ",", grouping: [3], currency: ["$", ""] },
+  };
   function draw(root) {
     if (typeof vegaEmbed === "undefined") return;
     (root || document).querySelectorAll(".vega[data-spec]").forEach(function (el) {
@@ -16,6 +21,7 @@
         actions: false,
         ast: true,
         expr: window.vegaInterpreter && window.vegaInterpreter.expressionInterpreter,
+        formatLocale: LOCALES[document.documentElement.lang] || LOCALES.en,
       }).then(function () {
         el.dataset.ready = "1";
       }).catch(function (err) {
