@@ -40,6 +40,7 @@ from app.registry.router import router as registry_router
 from app.returns.router import router as returns_router
 from app.review.router import router as review_router
 from app.sync.router import router as sync_router
+from app.web.reports import router as reports_router
 from app.web.router import STATIC_DIR as WEB_STATIC
 from app.web.router import router as web_router
 
@@ -240,5 +241,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The dashboard: its pages, and its scripts and styles from the package (no CDN).
     app.mount("/static/web", StaticFiles(directory=WEB_STATIC), name="web-static")
     app.include_router(web_router)
+    app.include_router(reports_router)
     _install_openapi(app)
     return app

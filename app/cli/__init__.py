@@ -9,6 +9,7 @@ from app.cli.forms import forms_app
 from app.cli.indicators import indicators_app
 from app.cli.publish import publish_app, worker
 from app.cli.registry import registry_app
+from app.cli.report import report_app
 from app.cli.returns import returns_app
 from app.cli.review import review_app
 from app.cli.serve import serve
@@ -28,6 +29,7 @@ app.add_typer(indicators_app, name="indicators")
 app.add_typer(returns_app, name="returns")
 app.add_typer(review_app, name="review")
 app.add_typer(publish_app, name="publish")
+app.add_typer(report_app, name="report")
 app.command()(serve)
 app.command()(demo)
 app.command()(audit)
