@@ -10,6 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     EMIS_DATA_DIR=/var/lib/emis
 
+# Pango and fonts for the diagnosis report's PDF (WeasyPrint); nothing is fetched at run time.
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system emis && useradd --system --gid emis --home-dir /app --shell /usr/sbin/nologin emis \
     && mkdir -p /var/lib/emis && chown emis:emis /var/lib/emis
 

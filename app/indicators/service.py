@@ -302,6 +302,21 @@ _cache = _Cache()
 CACHE_ON = os.environ.get("EMIS_FIGURES_CACHE", "1") != "0"
 
 
+_schools = _Cache(size=4)
+
+
+def _all_schools(session: Session) -> list[SchoolPlacement]:
+    """Every school's place, read once per version of the data (a school's change moves the
+    change log): coverage needs them all, and the many queries of one page or report would
+    each read them again."""
+    key = data_version(session)
+    hit: list[SchoolPlacement] | None = _schools.get(key) if CACHE_ON else None
+    if hit is None:
+        hit = registry.all_school_placements(session)
+        _schools.put(key, hit)
+    return hit
+
+
 def data_version(session: Session) -> tuple[int, int, str]:
     """Moves whenever a return (revision or status), a school, a unit, the population or the
     structure changes."""
@@ -373,7 +388,7 @@ def _indicators(session: Session, user: Principal, q: IndicatorQuery) -> dict[st
     )
     pop = _population(session, q.year, sc) if base_wanted & set(c.LEVEL_CODES) else {}
     expected = _expected(
-        registry.all_school_placements(session), sc, attr_splits, q.ownership, q.locality
+        _all_schools(session), sc, attr_splits, q.ownership, q.locality
     )
     splits = sorted({k[1] for k in expected} | {k[1] for k in sums} | {k[1] for k in pairs}) or [()]
     rows: list[dict[str, Any]] = []
@@ -586,7 +601,7 @@ def _aggregates(session: Session, user: Principal, q: AggregateQuery) -> dict[st
             entry = sums.setdefault(where, ({}, {}))
             entry[0].update(doc_values)
             entry[1].update(doc_schools)
-    expected = _expected(registry.all_school_placements(session), sc, attr, q.ownership, q.locality)
+    expected = _expected(_all_schools(session), sc, attr, q.ownership, q.locality)
     cell_dims = [b for b in q.by if b not in ("ownership", "locality")]
     rows: list[dict[str, Any]] = []
     for g in sc.groups:

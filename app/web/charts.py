@@ -116,7 +116,7 @@ def lines(
         "x": {"field": x, "type": "ordinal", "title": x_title, "sort": None},
         "y": yenc,
         "color": {"field": series, "type": "nominal", "title": series_title, "sort": None},
-        "strokeDash": {"field": series, "type": "nominal", "sort": None, "legend": None},
+        "strokeDash": {"field": series, "type": "nominal", "sort": None},
         "tooltip": [{"field": series}, {"field": x}, {"field": y, "format": ",.1f"}],
     }
     return spec

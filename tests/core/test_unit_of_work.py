@@ -239,6 +239,8 @@ CLI_OTHERS |= {"worker"}
 # One unit of work per batch of 200 rows, each through the push use case (whose commit is
 # counted by the HTTP cases above); its file-level behaviour: tests/indicators/.
 CLI_OTHERS |= {"returns import"}
+# A read that needs arguments: test_the_report_command_commits_nothing below.
+CLI_OTHERS |= {"report diagnosis"}
 
 
 def _commands(group: Any, prefix: str = "") -> set[str]:
@@ -439,3 +441,13 @@ def test_changes_are_written_last_inside_the_commit(demo):
     uow.close()
     with demo.db.reader() as s:
         assert last_sequence(s) == before + 1
+
+
+def test_the_report_command_commits_nothing(demo, emis, commits, tmp_path):
+    out = tmp_path / "r.pdf"
+    commits.clear()
+    year = str(demo.result.years[1])
+    result = emis(["report", "diagnosis", "--unit", "DM-R01", "--year", year, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    assert commits == []
