@@ -387,9 +387,7 @@ def _indicators(session: Session, user: Principal, q: IndicatorQuery) -> dict[st
         else {}
     )
     pop = _population(session, q.year, sc) if base_wanted & set(c.LEVEL_CODES) else {}
-    expected = _expected(
-        _all_schools(session), sc, attr_splits, q.ownership, q.locality
-    )
+    expected = _expected(_all_schools(session), sc, attr_splits, q.ownership, q.locality)
     splits = sorted({k[1] for k in expected} | {k[1] for k in sums} | {k[1] for k in pairs}) or [()]
     rows: list[dict[str, Any]] = []
     for g in sc.groups:
