@@ -16,14 +16,15 @@ from fastapi import Query
 from app.core.errors import BadRequest
 
 CURSOR_MAX = 512
-CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{1,{CURSOR_MAX}}}$"
+# Empty is the first page, as absent is (a form that sends every field sends `cursor=`).
+CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{0,{CURSOR_MAX}}}$"
 _CURSOR_RE = re.compile(r"[A-Za-z0-9_-]+")
 _INT_MAX = 2**63 - 1  # the widest integer column a cursor can point into
 _TEXT_MAX = 1000
 
 CURSOR_DOC = (
     "Opaque cursor from the previous page (`next_cursor`): base64url without padding, made by "
-    "this server. Omit it for the first page; any other value is refused."
+    "this server. Omit it (or send it empty) for the first page; any other value is refused."
 )
 # The pattern is documented, not validated by FastAPI: a bad cursor is the endpoint's 400.
 CursorQuery = Annotated[
