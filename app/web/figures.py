@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.core.audit import last_event_id
 from app.core.errors import NotFound
 from app.core.principal import Principal
 from app.indicators import service as ind
@@ -18,6 +19,7 @@ from app.indicators.schools import SchoolQuery, school_figures
 from app.publishing import service as publishing
 from app.registry import service as registry
 from app.registry.service import UnitRow
+from app.review.completeness import UnitCompleteness, completeness
 
 TILES = ("GER", "NER", "GIR", "GIR_LAST", "GPI_GER", "PTR", "PCR", "PCT_REP", "SR_LAST")
 ONE_YEAR_TILES = tuple(c for c in TILES if c != "SR_LAST")
@@ -275,3 +277,31 @@ def aggregate_rows(
         locality=(f.locality,) if f.locality else None,
     )
     return list(ind.aggregates(session, user, q).data["rows"])
+
+
+# Figures other features compute uncached, kept here per version of the data (the version the
+# indicators' own cache follows): a page, its downloads and the report ask for them many times.
+_kept = ind._Cache(size=64)
+
+
+def completeness_rows(
+    session: Session, user: Principal, year: int, level: int, unit: str
+) -> list[UnitCompleteness]:
+    # Excuses and census windows move no figure, only the audit trail (every write is in it).
+    version = (ind.data_version(session), last_event_id(session))
+    key = ("completeness", user.unit_path, year, level, unit, version)
+    hit: list[UnitCompleteness] | None = _kept.get(key) if ind.CACHE_ON else None
+    if hit is None:
+        hit = completeness(session, user, form=ind.DEFAULT_FORM, year=year, level=level, unit=unit)
+        _kept.put(key, hit)
+    return hit
+
+
+def population(session: Session, year: int) -> dict[tuple[int, int, str], int]:
+    """The year's population rows, (unit id, age, sex) -> people."""
+    key = ("population", year, ind.data_version(session))
+    hit: dict[tuple[int, int, str], int] | None = _kept.get(key) if ind.CACHE_ON else None
+    if hit is None:
+        hit = registry.population_by_unit(session, year)
+        _kept.put(key, hit)
+    return hit

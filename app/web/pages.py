@@ -12,7 +12,6 @@ from app.indicators.definitions import definition, localized
 from app.indicators.service import DEFAULT_FORM
 from app.registry import service as registry
 from app.returns import service as returns
-from app.review.completeness import completeness
 from app.web import charts
 from app.web import figures as fg
 from app.web.text import Words
@@ -374,7 +373,7 @@ def schooling_profile(
         rep = fg.aggregate_rows(
             session, user, f, unit.code, unit.level, "repeaters", ("grade", "sex")
         )
-        pop = registry.population_by_unit(session, f.year)
+        pop = fg.population(session, f.year)
         inside = {u.id for u in ctx.units if u.path.startswith(unit.path)}
         people: dict[tuple[int, str], int] = defaultdict(int)
         for (uid, age, sx), v in pop.items():
@@ -510,9 +509,7 @@ def completeness_page(
     session: Session, user: Principal, ctx: fg.Context, f: fg.Filters, w: Words
 ) -> dict[str, Any]:
     level = ctx.unit.level + 1 if not ctx.leaf else ctx.unit.level
-    found = completeness(
-        session, user, form=DEFAULT_FORM, year=f.year, level=level, unit=ctx.unit.code
-    )
+    found = fg.completeness_rows(session, user, f.year, level, ctx.unit.code)
     rows = [r.public(with_missing=True) for r in found]
     missing = []
     for r in rows:

@@ -17,11 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidInput, NotFound
 from app.core.principal import Principal
-from app.indicators import service as ind
 from app.indicators.keep import Level
-from app.registry import service as registry
 from app.registry.service import UnitRow
-from app.review.completeness import completeness
 from app.web import charts, pages
 from app.web import figures as fg
 from app.web.charts import Chart
@@ -370,11 +367,9 @@ def _data_note(
 ) -> None:
     unit = ctx.unit
     below = unit.level + 1 if not ctx.leaf else unit.level
-    found = completeness(
-        session, user, form=ind.DEFAULT_FORM, year=year, level=below, unit=unit.code
-    )
+    found = fg.completeness_rows(session, user, year, below, unit.code)
     cov = [r.public(with_missing=False) for r in found]
-    pop = registry.population_by_unit(session, year)
+    pop = fg.population(session, year)
     with_people = {uid for (uid, _age, _sex), v in pop.items() if v}
     by_code = {u.code: u for u in ctx.units}
 
