@@ -20,6 +20,7 @@ from app.core.deps import PUBLIC, SessionDep, SettingsDep, UowDep
 from app.core.errors import AppError, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from app.core.principal import Principal
 from app.indicators.router import _csv as indicator_csv
+from app.registry.service import school_in_area
 from app.web import charts, pages
 from app.web import figures as fg
 from app.web.session import (
@@ -319,10 +320,8 @@ def unit_completeness(
 def school(
     request: Request, session: SessionDep, user: WebUser, code: str, year: YearQuery = None
 ) -> Response:
-    body = pages.school_page(
-        session, user, code, fg.Filters(year=0, level=""), Words(page_language(request))
-    )
-    ctx, f, w = _unit_page(request, session, user, body["unit"].code, year, "school")
+    _school, unit = school_in_area(session, user, code)  # 404 / 403 before anything is read
+    ctx, f, w = _unit_page(request, session, user, unit.code, year, "school")
     body = pages.school_page(session, user, code, f, w)
     common = _common(request, user, ctx, f, w, "school")
     common["title"] = f"{body['school'].name} ({code})"
