@@ -7,9 +7,7 @@ the leaf units below it; population and coverage come from the registry. Answers
 per process until the change log or the reference data moves."""
 
 import gzip
-import os
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app.core.cache import LruCache
 from app.core.changelog import last_sequence
 from app.core.db import table_of
 from app.core.derived import reference_version
@@ -277,44 +276,18 @@ class Answer:
         return self._gzip
 
 
-class _Cache:
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.items: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self.lock:
-            hit = self.items.get(key)
-            if hit is not None:
-                self.items.move_to_end(key)
-            return hit
-
-    def put(self, key: Any, value: Any) -> None:
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-_cache = _Cache()
 # EMIS_FIGURES_CACHE=0 sums the kept totals on every request (benchmarks measure both).
-CACHE_ON = os.environ.get("EMIS_FIGURES_CACHE", "1") != "0"
-
-
-_schools = _Cache(size=4)
+_cache = LruCache()
+_schools = LruCache(size=4)
 
 
 def _all_schools(session: Session) -> list[SchoolPlacement]:
     """Every school's place, read once per version of the data (a school's change moves the
     change log): coverage needs them all, and the many queries of one page or report would
     each read them again."""
-    key = data_version(session)
-    hit: list[SchoolPlacement] | None = _schools.get(key) if CACHE_ON else None
-    if hit is None:
-        hit = registry.all_school_placements(session)
-        _schools.put(key, hit)
-    return hit
+    return _schools.get_or_build(
+        data_version(session), lambda: registry.all_school_placements(session)
+    )
 
 
 def data_version(session: Session) -> tuple[int, int, str]:
@@ -332,11 +305,7 @@ def _answer(
 ) -> Answer:
     """The cached answer to this query in the caller's area, or a fresh one."""
     key = (compute.__name__, q, user.unit_path, data_version(session))
-    hit = _cache.get(key) if CACHE_ON else None
-    if hit is None:
-        hit = Answer(compute(session, user, q))
-        _cache.put(key, hit)
-    return hit
+    return _cache.get_or_build(key, lambda: Answer(compute(session, user, q)))
 
 
 def indicators(session: Session, user: Principal, q: IndicatorQuery) -> Answer:

@@ -5,8 +5,13 @@ spec to SVG on the server with vl-convert (no browser, no network), and the diag
 those SVGs. Every chart has its data-table twin (`Chart.columns` / `Chart.rows`) and uses the
 Okabe–Ito palette, which stays distinct for the common colour-vision deficiencies."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
+
+import orjson
+from markupsafe import Markup
 
 # Okabe & Ito (2008), colour-blind safe; blue first.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -21,6 +26,16 @@ class Chart:
     columns: list[tuple[str, str]]  # (field, heading) of the data table twin
     rows: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+
+    @cached_property
+    def spec_json(self) -> Markup:
+        """The spec for a <script type="application/json"> element: compact, and with the
+        characters HTML would read escaped (as Jinja's tojson does, but with orjson and no key
+        sorting: json.dumps cost more than the rest of a 14,000-dot chart)."""
+        text = orjson.dumps(self.spec).decode()
+        for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+            text = text.replace(ch, esc)
+        return Markup(text)
 
 
 def _base(
@@ -132,8 +147,13 @@ def scatter_with_line(
     fit: tuple[float, float] | None,
     fit_label: str,
     label_field: str,
+    sample: int | None = None,
 ) -> dict[str, Any]:
-    spec = _base(title, points, height=320)
+    """One dot per point (at most `sample`, spread evenly over x, when given), carrying only the
+    fields drawn; the line is the fit given (computed over every point, not the sample)."""
+    drawn = sample_evenly(points, x, sample) if sample is not None else points
+    data = [{label_field: p[label_field], x: p[x], y: p[y]} for p in drawn]
+    spec = _base(title, data, height=320)
     layer: list[dict[str, Any]] = [
         {
             "mark": {
@@ -150,10 +170,10 @@ def scatter_with_line(
             },
         }
     ]
-    if fit is not None and points:
+    if fit is not None and data:
         a, b = fit
-        xs = [p[x] for p in points]
-        lo, hi = min(xs), max(xs)
+        lo = min(p[x] for p in data)
+        hi = max(p[x] for p in data)
         layer.append(
             {
                 "data": {
@@ -238,21 +258,31 @@ def boxplot(
     return spec
 
 
-def fit_line(points: list[tuple[float, float]]) -> tuple[float, float, float] | None:
-    """Least squares y = a + b·x and R² (None with fewer than 3 points or no spread)."""
-    n = len(points)
+def fit_from_sums(
+    n: int, sx: float, sy: float, sxx: float, syy: float, sxy: float
+) -> tuple[float, float, float] | None:
+    """Least squares y = a + b·x and R² from the running sums of n points (x, y): Σx, Σy, Σx²,
+    Σy², Σxy; None with fewer than 3 points or no spread on either axis."""
     if n < 3:
         return None
-    mx = sum(p[0] for p in points) / n
-    my = sum(p[1] for p in points) / n
-    sxx = sum((p[0] - mx) ** 2 for p in points)
-    syy = sum((p[1] - my) ** 2 for p in points)
-    if sxx == 0 or syy == 0:
+    cxx = sxx - sx * sx / n
+    cyy = syy - sy * sy / n
+    cxy = sxy - sx * sy / n
+    # Relative to the raw sums, a spread this small is rounding, not data.
+    if cxx <= 1e-12 * max(sxx, 1.0) or cyy <= 1e-12 * max(syy, 1.0):
         return None
-    sxy = sum((p[0] - mx) * (p[1] - my) for p in points)
-    b = sxy / sxx
-    a = my - b * mx
-    return a, b, (sxy * sxy) / (sxx * syy)
+    b = cxy / cxx
+    a = (sy - b * sx) / n
+    return a, b, (cxy * cxy) / (cxx * cyy)
+
+
+def sample_evenly(points: Sequence[dict[str, Any]], key: str, n: int) -> list[dict[str, Any]]:
+    """At most n points spread over the range of `key` (the smallest and largest kept)."""
+    if len(points) <= n:
+        return list(points)
+    ordered = sorted(points, key=lambda p: p[key])
+    step = (len(ordered) - 1) / (n - 1)
+    return [ordered[round(i * step)] for i in range(n)]
 
 
 FORMAT_LOCALES: dict[str, Any] = {"fr": "fr-FR", "en": "en-US"}

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.core.audit import last_event_id
+from app.core.cache import LruCache
 from app.core.errors import NotFound
 from app.core.principal import Principal
 from app.indicators import service as ind
@@ -281,7 +282,7 @@ def aggregate_rows(
 
 # Figures other features compute uncached, kept here per version of the data (the version the
 # indicators' own cache follows): a page, its downloads and the report ask for them many times.
-_kept = ind._Cache(size=64)
+_kept = LruCache(size=64)
 
 
 def completeness_rows(
@@ -290,18 +291,15 @@ def completeness_rows(
     # Excuses and census windows move no figure, only the audit trail (every write is in it).
     version = (ind.data_version(session), last_event_id(session))
     key = ("completeness", user.unit_path, year, level, unit, version)
-    hit: list[UnitCompleteness] | None = _kept.get(key) if ind.CACHE_ON else None
-    if hit is None:
-        hit = completeness(session, user, form=ind.DEFAULT_FORM, year=year, level=level, unit=unit)
-        _kept.put(key, hit)
-    return hit
+    return _kept.get_or_build(
+        key,
+        lambda: completeness(
+            session, user, form=ind.DEFAULT_FORM, year=year, level=level, unit=unit
+        ),
+    )
 
 
 def population(session: Session, year: int) -> dict[tuple[int, int, str], int]:
     """The year's population rows, (unit id, age, sex) -> people."""
     key = ("population", year, ind.data_version(session))
-    hit: dict[tuple[int, int, str], int] | None = _kept.get(key) if ind.CACHE_ON else None
-    if hit is None:
-        hit = registry.population_by_unit(session, year)
-        _kept.put(key, hit)
-    return hit
+    return _kept.get_or_build(key, lambda: registry.population_by_unit(session, year))

@@ -240,15 +240,6 @@ def ranking(
     return ranked, ranked[0][1] / ranked[-1][1]
 
 
-def sample_evenly(points: Sequence[dict[str, Any]], key: str, n: int) -> list[dict[str, Any]]:
-    """At most n points spread over the range of `key` (the smallest and largest kept)."""
-    if len(points) <= n:
-        return list(points)
-    ordered = sorted(points, key=lambda p: p[key])
-    step = (len(ordered) - 1) / (n - 1)
-    return [ordered[round(i * step)] for i in range(n)]
-
-
 def with_legend(spec: dict[str, Any]) -> dict[str, Any]:
     """A line chart whose series can be told apart on paper: the dash pattern's legend merged
     into the colour's (charts.lines hides the dash legend, which hides the merged legend too)."""
@@ -586,11 +577,11 @@ def _resources(
         coherence = [w.t("report_no_fit")]
     chart = next(c for c in res["charts"] if c.id == "allocation")
     points = chart.rows
-    drawn = sample_evenly(points, "pupils", MAX_POINTS)
+    drawn = min(len(points), MAX_POINTS)
     title = chart.title
     spec = charts.scatter_with_line(
         title,
-        drawn,
+        points,
         "pupils",
         "teachers",
         w.t("pupils"),
@@ -598,10 +589,11 @@ def _resources(
         (fit[0], fit[1]) if fit else None,
         w.t("fitted_line"),
         "school",
+        sample=MAX_POINTS,
     )
     note = (
-        w.t("report_sampled", drawn=w.num(len(drawn), 0), total=w.num(len(points), 0))
-        if len(drawn) < len(points)
+        w.t("report_sampled", drawn=w.num(drawn, 0), total=w.num(len(points), 0))
+        if drawn < len(points)
         else ""
     )
     rep.charts["allocation"] = charts.Chart("allocation", title, spec, chart.columns, [], note)

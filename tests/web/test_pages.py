@@ -4,7 +4,9 @@ and numbers, and the downloads. The real browser's tests are in test_browser.py.
 
 import csv
 import io
+import json
 import re
+import statistics
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
@@ -474,3 +476,51 @@ def test_no_page_answers_500_to_what_a_browser_can_send(web: Web) -> None:
             assert "Traceback" not in resp.text
     login = c.get("/web/login?next=javascript:alert(1)")
     assert 'value="/web/"' in login.text  # the redirect after sign-in stays on this site
+
+
+def _dots(html: str) -> list[tuple[str, int, int]]:
+    """The allocation chart's dots: (school, pupils, teachers)."""
+    spec = json.loads(html.split('id="spec-allocation">')[1].split("</script>")[0])
+    return sorted((p["school"], p["pupils"], p["teachers"]) for p in spec["data"]["values"])
+
+
+def test_the_allocation_chart_has_a_dot_per_public_school_and_follows_the_registry(
+    web: Web,
+) -> None:
+    y = web.years[1]
+    c = web.client("analyst")
+    page = f"/web/units/DM-R01/resources?year={y}"
+
+    def public() -> list[dict[str, str]]:
+        rows = csv.DictReader(io.StringIO(c.get(f"/web/units/DM-R01/schools.csv?year={y}").text))
+        return [r for r in rows if r["ownership"] == "public" and r["pupils"] and r["teachers"]
+                and int(r["pupils"]) and int(r["teachers"])]  # fmt: skip
+
+    rows = public()
+    assert len(rows) >= 5
+    html = c.get(page).text
+    assert _dots(html) == sorted(
+        (r["school_name"], int(r["pupils"]), int(r["teachers"])) for r in rows
+    )
+    xs, ys = [int(r["pupils"]) for r in rows], [int(r["teachers"]) for r in rows]
+    r2 = statistics.correlation(xs, ys) ** 2
+    assert f"R² = {r2:.2f}" in _text(html)
+    # The registry makes one of them private: the next page has one dot fewer, at once.
+    code = rows[0]["school"]
+    admin = web.token("admin")
+    with TestClient(web.app) as api:
+        school = api.get(f"/api/v1/schools/{code}", headers=admin).json()
+        body = {k: school[k] for k in ("name", "unit", "locality", "levels", "status")}
+        assert api.put(f"/api/v1/schools/{code}", json={**body, "ownership": "private"},
+                       headers=admin).status_code == 200  # fmt: skip
+        try:
+            after = _dots(c.get(page).text)
+            assert len(after) == len(rows) - 1
+            assert after == sorted((r["school_name"], int(r["pupils"]), int(r["teachers"]))
+                                   for r in rows[1:])  # fmt: skip
+        finally:
+            put = api.put(
+                f"/api/v1/schools/{code}", json={**body, "ownership": "public"}, headers=admin
+            )
+            assert put.status_code == 200
+    assert _dots(c.get(page).text) == _dots(html)

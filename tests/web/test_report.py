@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from app.cli import app as cli
 from app.core.config import get_settings
 from app.main import create_app
+from app.web import charts
 from app.web import report as rp
 from app.web.text import Words
 from tests.conftest import DatabaseFactory, make_settings, passwords
@@ -339,9 +340,41 @@ def test_coverage_ranking_and_sampling() -> None:
     assert rp.ranking([("A", 50.0)]) == ([("A", 50.0)], None)
     assert rp.ranking([("A", 50.0), ("B", 0.0)])[1] is None
     points = [{"pupils": i} for i in range(10_000)]
-    drawn = rp.sample_evenly(points, "pupils", 500)
+    drawn = charts.sample_evenly(points, "pupils", 500)
     assert len(drawn) == 500 and drawn[0]["pupils"] == 0 and drawn[-1]["pupils"] == 9_999
-    assert rp.sample_evenly(points[:10], "pupils", 500) == points[:10]
+    assert charts.sample_evenly(points[:10], "pupils", 500) == points[:10]
+
+
+def test_the_allocation_line_is_the_least_squares_fit() -> None:
+    import random
+    import statistics
+
+    def fit(pts: list[tuple[int, int]]) -> tuple[float, float, float] | None:
+        return charts.fit_from_sums(
+            len(pts),
+            sum(x for x, _ in pts),
+            sum(y for _, y in pts),
+            sum(x * x for x, _ in pts),
+            sum(y * y for _, y in pts),
+            sum(x * y for x, y in pts),
+        )
+
+    # By hand: (0,1) (1,3) (2,5) lie on y = 1 + 2x, so R² = 1.
+    assert fit([(0, 1), (1, 3), (2, 5)]) == pytest.approx((1.0, 2.0, 1.0))
+    # Against the standard library on 14,000 schools' worth of pupils and teachers.
+    rng = random.Random(7)
+    pts = [
+        (p, max(1, round(p / 35 + rng.gauss(0, 3))))
+        for p in (rng.randint(40, 1500) for _ in range(14_000))
+    ]
+    xs, ys = [x for x, _ in pts], [y for _, y in pts]
+    slope, intercept = statistics.linear_regression(xs, ys)
+    a, b, r2 = fit(pts)  # type: ignore[misc]
+    assert (a, b, r2) == pytest.approx(
+        (intercept, slope, statistics.correlation(xs, ys) ** 2), rel=1e-9
+    )
+    # No spread, or too few schools: no line.
+    assert fit([(10, 2), (10, 3), (10, 4)]) is None and fit([(1, 1), (2, 2)]) is None
 
 
 @needs_poppler
