@@ -41,6 +41,7 @@ from app.returns.router import router as returns_router
 from app.review.router import router as review_router
 from app.sync.router import router as sync_router
 from app.web.reports import router as reports_router
+from app.web.reports import warm_in_background
 from app.web.router import STATIC_DIR as WEB_STATIC
 from app.web.router import router as web_router
 
@@ -183,6 +184,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             issue = schema_problem(engine, settings.effective_database_url)
             if issue:
                 raise SchemaNotReady(issue)
+        if settings.warm_renderers:
+            app.state.renderers_warm = warm_in_background()
         yield
         engine.dispose()
 

@@ -13,7 +13,7 @@ region's first district (its schools' list), flow at the nation and the region, 
 region and the nation, completeness at the nation and the region, the first school of the
 district, and the diagnosis report (HTML and PDF) of each --report-units; the latest year.
 
-For each page: a fresh server (so the first request is cold: a new process, its caches empty,
+For each page: a fresh server, --cold-after seconds old (so the first request is cold: a new process, its caches empty,
 the database files as the OS cache left them), sign-in (GET /web/login for the csrf field and the
 emis_presign cookie, POST /web/login for the emis_session cookie), the first request timed, then
 --requests sequential requests: p50 and p99 (nearest rank: with 30 requests the p99 is the
@@ -358,6 +358,7 @@ def run_page(
     cache: bool,
     asset_cache: dict[str, dict[str, Any]],
     profile_dir: Path | None,
+    cold_after: float = 0.0,
 ) -> dict[str, Any]:
     profile = (profile_dir / name) if profile_dir else None
     out: dict[str, Any] = {"page": name, "path": path}
@@ -369,6 +370,7 @@ def run_page(
     try:
         with httpx.Client(base_url=base, headers={"Accept-Encoding": "gzip"}) as c:
             sign_in(c, ft["password"])
+            time.sleep(cold_after)
             start = log.stat().st_size
             first = fetch(c, path)
             out.update(
@@ -610,6 +612,15 @@ def main() -> None:
         help="run `emis indicators rebuild` (and ANALYZE) on the kept database first: after a "
         "migration that adds kept values an old database would otherwise lack",
     )
+    ap.add_argument(
+        "--cold-after",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between a fresh server's start and its first (cold) request (default 10: "
+        "a server that has been up a little while, its renderers warmed in the background, its "
+        "figure caches still empty); 0 races the warm-up",
+    )
     ap.add_argument("--serve-profiled", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -643,6 +654,7 @@ def main() -> None:
                 not args.no_cache,
                 assets,
                 args.profile,
+                args.cold_after,
             )
             if r.get("server_log"):
                 print(f"  {r['status']} on {path}:\n{r['server_log']}", file=sys.stderr)
@@ -699,6 +711,7 @@ def main() -> None:
                 "schools": args.schools,
                 "requests": args.requests,
                 "figures_cache": not args.no_cache,
+                "cold_after_s": args.cold_after,
                 "profiled": bool(args.profile),
                 "facts": {
                     k: v for k, v in ft.items() if k not in ("password", "region_district_ids")

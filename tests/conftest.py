@@ -30,6 +30,9 @@ from tests.servers import TEST_SECRET_KEY
 # Every Settings() a test builds, and every server process it starts, gets a proper secret
 # (the server refuses to start without one); tests of that refusal set their own.
 os.environ.setdefault("EMIS_SECRET_KEY", TEST_SECRET_KEY)
+# Servers under test do not warm the PDF renderers at start-up (seconds of CPU each, on a
+# two-core machine running two workers); the test of the warm-up turns it on.
+os.environ.setdefault("EMIS_WARM_RENDERERS", "0")
 
 if TYPE_CHECKING:
     from app.demo.generator import DemoResult

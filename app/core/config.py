@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the API (comma-separated or a JSON list); "
         "empty (the default): no CORS headers at all.",
     )
+    warm_renderers: bool = Field(
+        True,
+        description="At start-up, load the PDF and chart renderers (WeasyPrint, vl-convert) in a "
+        "background thread, so the first diagnosis PDF does not pay for it.",
+    )
     hsts_seconds: Annotated[int, Field(ge=0)] = Field(
         0,
         description="Send Strict-Transport-Security with this max-age (only behind HTTPS); "

@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 from markupsafe import Markup
 
+from app.core.cache import LruCache
+
 # Okabe & Ito (2008), colour-blind safe; blue first.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -298,6 +300,15 @@ def to_svg(spec: dict[str, Any], lang: str = "en") -> str:
             _fixed_width(spec), vl_version="6.4", format_locale=FORMAT_LOCALES.get(lang, "en-US")
         )
     )
+
+
+_svgs = LruCache(size=64)
+
+
+def chart_svg(chart: Chart, lang: str = "en") -> str:
+    """to_svg of a chart, kept per spec and language: a report drawn again, or a chart
+    downloaded again, over unchanged figures is not drawn again."""
+    return _svgs.get_or_build((str(chart.spec_json), lang), lambda: to_svg(chart.spec, lang))
 
 
 def _fixed_width(spec: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,9 @@ an A4 PDF (WeasyPrint, charts embedded as SVG drawn on the server). `emis report
 writes the same PDF without a server."""
 
 import base64
+import logging
 import re
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -22,6 +24,7 @@ from app.web.text import Words, languages
 
 router = APIRouter(route_class=HtmlErrors, include_in_schema=False)
 CSS_FILE = STATIC_DIR / "report.css"
+log = logging.getLogger(__name__)
 
 
 def chart_images(report: Report) -> dict[str, str]:
@@ -29,7 +32,7 @@ def chart_images(report: Report) -> dict[str, str]:
     its numbers as the report's language writes them."""
     out = {}
     for key, chart in report.charts.items():
-        svg = charts.to_svg(chart.spec, report.lang)
+        svg = charts.chart_svg(chart, report.lang)
         out[key] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
     return out
 
@@ -71,6 +74,38 @@ def _data_only(weasyprint: Any) -> Any:  # pragma: no cover
         return weasyprint.default_url_fetcher(url, *args, **kwargs)
 
     return fetch
+
+
+WARM_DOCUMENT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><style>{css}</style>
+</head><body><h1>Warm-up</h1><p>12,5 % · 12.5%</p><table><tr><th>A</th><td>1</td></tr></table>
+<img src="{svg}" alt="chart"></body></html>"""
+
+
+def warm_renderers() -> None:
+    """Load what the first report would otherwise load while its reader waits: WeasyPrint and
+    its fonts (Pango, fontconfig), and vl-convert's JavaScript engine. Draws a tiny chart and
+    lays out a one-page document with the report's styles."""
+    spec = charts.bars("warm", "Warm-up", [{"x": "a", "y": 1}], "x", "y", "", "")
+    svg = charts.to_svg(spec, "fr")
+    url = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    report_pdf(WARM_DOCUMENT.format(css=CSS_FILE.read_text(encoding="utf-8"), svg=url))
+
+
+def warm_in_background() -> threading.Event:
+    """warm_renderers() in a daemon thread; the event is set when it is done (or failed: a
+    renderer that cannot load fails again, with its message, on the first report)."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            warm_renderers()
+        except Exception:  # the first report says what is wrong
+            log.warning("renderers_warm_up_failed", exc_info=True)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="warm-renderers", daemon=True).start()
+    return done
 
 
 def file_name(report: Report) -> str:

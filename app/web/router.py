@@ -357,7 +357,7 @@ def chart_svg(
     if found is None:
         raise NotFound(f"No chart {chart[:40]!r} on this page.")
     return Response(
-        charts.to_svg(found.spec, page_language(request)),
+        charts.chart_svg(found, page_language(request)),
         media_type="image/svg+xml",
         headers={"Content-Disposition": f'attachment; filename="{code}-{chart}.svg"'},
     )

@@ -395,3 +395,16 @@ def test_the_pdf_fetches_nothing_but_data_urls(tmp_path: Path) -> None:
     text, _pages = pdf_text(report_pdf(html), tmp_path)
     assert "Body" in text and "INLINEDATA" in text
     assert "LOCALFILE" not in text
+
+
+def test_the_server_warms_the_pdf_renderers_at_start_up(settings: Any) -> None:
+    """A fresh server loads WeasyPrint, its fonts and vl-convert in the background, so the
+    first report does not wait for them (off in the other tests: EMIS_WARM_RENDERERS=0)."""
+    assert settings.warm_renderers is False  # the suite's default, from the environment
+    app = create_app(settings.model_copy(update={"warm_renderers": True}))
+    with TestClient(app):
+        done = app.state.renderers_warm
+        assert done.wait(120), "the renderers' warm-up did not finish in 2 minutes"
+    off = create_app(settings)
+    with TestClient(off):
+        assert not hasattr(off.state, "renderers_warm")
