@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -55,7 +55,7 @@ class Scope:
     unit: UnitRow
     groups: list[UnitRow]
     group_of: dict[int, list[int]]  # unit id -> ids of the groups it lies in
-    subtree: list[int] | None  # unit ids below the scope unit (None: the whole country)
+    subtree: list[int] | None  # unit ids of the scope unit's subtree (None: every unit)
 
 
 def _ids(path: str) -> list[int]:
@@ -98,7 +98,8 @@ def scope(session: Session, user: Principal, unit: str | None, levels: Sequence[
     group_of: dict[int, list[int]] = {}
     for u in inside:
         group_of[u.id] = [i for i in _ids(u.path) if i in by_id and by_id[i].level in wanted]
-    return Scope(top, groups, group_of, None if top.level == 0 else [u.id for u in inside])
+    whole = len(inside) == len(units)
+    return Scope(top, groups, group_of, None if whole else [u.id for u in inside])
 
 
 def _sums(
@@ -116,8 +117,12 @@ def _sums(
     """(group id, split values) -> (sums by key, schools by key)."""
     t = table.__table__
     split_cols = [t.c[s] for s in splits]
+    # One group (a unit's own figures): the database sums over its subtree, one row per key,
+    # instead of a row per leaf unit for Python to add up (a nation has hundreds of leaves).
+    alone = len(sc.groups) == 1 and (sc.subtree is None or len(sc.subtree) <= 2000)
+    by = literal(sc.groups[0].id) if alone else t.c.unit_id
     q = (
-        select(t.c.unit_id, t.c.key, *split_cols, func.sum(t.c.value), func.sum(t.c.schools))
+        select(by, t.c.key, *split_cols, func.sum(t.c.value), func.sum(t.c.schools))
         .where(
             t.c.year == year,
             t.c.form_code == form,
@@ -125,7 +130,7 @@ def _sums(
             t.c.status.in_(sorted(statuses)),
         )
         # In the primary key's order (element, unit, key): the rows stream out grouped.
-        .group_by(t.c.element, t.c.unit_id, t.c.key, *split_cols)
+        .group_by(*([] if alone else [t.c.element, t.c.unit_id]), t.c.key, *split_cols)
     )
     if ownership:
         q = q.where(t.c.ownership.in_(ownership))
