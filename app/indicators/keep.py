@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, insert, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -433,18 +433,27 @@ def _store_placements(session: Session, fresh: list[Placement], changed: list[Pl
 
 def _refresh_returns(session: Session, ids: set[int]) -> None:
     structure = structure_of(session)
-    old = _placements(session, col(IndicatorPlacement.return_id).in_(sorted(ids)))
     states = returns.return_states(session, ids)
     schools = registry.school_placements(session, {s.school_id for s in states.values()})
-    # The same schools' returns of the neighbouring years, whose pairs change with these.
+    # Where these returns were counted, and in the same query the same schools' returns of
+    # the neighbouring years, whose pairs change with these.
     years = {(s.school_id, s.form, s.year) for s in states.values()}
+    found = _placements(
+        session,
+        or_(
+            col(IndicatorPlacement.return_id).in_(sorted(ids)),
+            and_(
+                col(IndicatorPlacement.school_id).in_(sorted({y[0] for y in years})),
+                col(IndicatorPlacement.year).in_(
+                    sorted({y[2] + d for y in years for d in (-1, 1)})
+                ),
+            ),
+        ),
+    )
+    old = {rid: p for rid, p in found.items() if rid in ids}
     partners = {
         p.return_id: p
-        for p in _placements(
-            session,
-            col(IndicatorPlacement.school_id).in_(sorted({y[0] for y in years})),
-            col(IndicatorPlacement.year).in_(sorted({y[2] + d for y in years for d in (-1, 1)})),
-        ).values()
+        for p in found.values()
         if p.return_id not in ids
         and (
             (p.school_id, p.form_code, p.year + 1) in years

@@ -11,6 +11,8 @@ from app.core.errors import Forbidden
 from app.core.types import utcnow
 from app.sync.models import Device
 
+TOUCH_EVERY = 60.0  # seconds
+
 
 def _taken(device_id: str) -> Forbidden:
     return Forbidden(
@@ -20,12 +22,24 @@ def _taken(device_id: str) -> Forbidden:
     )
 
 
-def check_device(session: Session, device_id: str, user_id: int) -> None:
+def check_device(session: Session, device_id: str, user_id: int) -> datetime | None:
     """403 when the device is already registered to another user (a device belongs to the
-    user who first pushed from it; a push never hands it over)."""
-    owner = session.scalar(select(col(Device.user_id)).where(col(Device.device_id) == device_id))
-    if owner is not None and owner != user_id:
+    user who first pushed from it; a push never hands it over). Returns when the user's
+    device last pushed (None: not registered yet, or never noted)."""
+    found = session.execute(
+        select(col(Device.user_id), col(Device.last_push_at)).where(
+            col(Device.device_id) == device_id
+        )
+    ).first()
+    if found is not None and found[0] != user_id:
         raise _taken(device_id)
+    return found[1] if found is not None else None
+
+
+def needs_touch(last_push: datetime | None, now: datetime) -> bool:
+    """A device's last push is noted to the minute (the oldest-sync gauge reads it): a device
+    seen less than TOUCH_EVERY ago is not written again, one statement less per push."""
+    return last_push is None or abs((now - last_push).total_seconds()) >= TOUCH_EVERY
 
 
 def touch_device(session: Session, device_id: str, user_id: int, now: datetime) -> None:

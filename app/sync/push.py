@@ -43,7 +43,7 @@ from app.returns.service import (
     returns_public,
 )
 from app.sync import metrics
-from app.sync.devices import check_device, touch_device
+from app.sync.devices import check_device, needs_touch, touch_device
 from app.sync.messages import push_message
 from app.sync.schemas import PushItem, PushResult
 
@@ -143,6 +143,8 @@ class _Batch:
     order: list[tuple[int, PushItem, "_Pending | None", bool]] = field(default_factory=list)
     # Positions whose base was stale in phase one: (id, content hash), looked at again in two.
     stale: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # When the device last pushed, as phase one read it (None: a device not registered yet).
+    last_push: Any = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def _prepare_batch(
     enforce_window: bool,
 ) -> _Batch:
     session = uow.reader
-    check_device(session, device_id, user.user_id)
+    last_push = check_device(session, device_id, user.user_id)
     uow.origin.device = device_id
     results: list[PushResult | None] = [None] * len(raw_items)
     items: list[tuple[int, PushItem]] = []
@@ -196,6 +198,7 @@ def _prepare_batch(
         frozen=frozen,
     )
     batch = _Batch(user, device_id, lang, enforce_window, forms, uow.now, known, raw_items, results)
+    batch.last_push = last_push
     # Every row lock of a batch is taken in one global order, (form, year, school), whatever
     # the order of the items: two batches never wait on each other in a circle. Items of one
     # return keep their order among themselves (a chained edit follows its base).
@@ -393,7 +396,8 @@ def _apply_batch(session: Session, batch: _Batch) -> list[PushResult]:
         for n, key in conflicted.items():
             results[n].current = current.get(key)  # type: ignore[union-attr]
     note_changes(session, run.changes)
-    touch_device(session, batch.device_id, batch.user.user_id, batch.now)
+    if needs_touch(batch.last_push, batch.now):
+        touch_device(session, batch.device_id, batch.user.user_id, batch.now)
     return [r for r in results if r is not None]
 
 
