@@ -9,12 +9,12 @@ straight from the kept tables with one SQL query, by as many threads.
 Two server runs per size: with the answer cache (the default: an answer is reused until a
 return, a school, a unit, the population or the structure changes) and without it
 (EMIS_FIGURES_CACHE=0: every request sums the kept totals again), so both the steady figure and
-the cost of a first request after a change are measured. Each request is timed twice: to
-the last byte of the body as it came over the wire (gzip), and after the client has decompressed
-it (the p50/p99 reported since the first version of this benchmark; at 100,000 schools the body
-is megabytes and eight client threads decompress it on the same two cores as the server).
-Demo databases are built once per size
-and kept in --workdir (reused when present). Prints a table and, last, one JSON object."""
+the cost of a first request after a change are measured. Each request is timed twice: to the
+last byte of the body as it came over the wire (gzip), and after the client has decompressed it
+(the p50/p99 reported since the first version of this benchmark; at 100,000 schools the body is
+megabytes and eight client threads decompress it on the same two cores as the server). Demo
+databases are built once per size and kept in --workdir (reused when present). Prints a table
+and, last, one JSON object."""
 
 import argparse
 import gzip

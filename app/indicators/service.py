@@ -119,7 +119,9 @@ def _sums(
     split_cols = [t.c[s] for s in splits]
     # One group (a unit's own figures): the database sums over its subtree, one row per key,
     # instead of a row per leaf unit for Python to add up (a nation has hundreds of leaves).
-    alone = len(sc.groups) == 1 and (sc.subtree is None or len(sc.subtree) <= 2000)
+    # A subtree of more than 2,000 units is not named in the SQL: the groups filter the rows.
+    named = sc.subtree is not None and len(sc.subtree) <= 2000
+    alone = len(sc.groups) == 1 and (sc.subtree is None or named)
     by = literal(sc.groups[0].id) if alone else t.c.unit_id
     q = (
         select(by, t.c.key, *split_cols, func.sum(t.c.value), func.sum(t.c.schools))
@@ -136,8 +138,8 @@ def _sums(
         q = q.where(t.c.ownership.in_(ownership))
     if locality:
         q = q.where(t.c.locality.in_(locality))
-    if sc.subtree is not None and len(sc.subtree) <= 2000:
-        q = q.where(t.c.unit_id.in_(sc.subtree))
+    if named:
+        q = q.where(t.c.unit_id.in_(sc.subtree or ()))
     out: dict[tuple[int, tuple[str, ...]], tuple[dict[str, int], dict[str, int]]] = {}
     group_of = sc.group_of
     for row in session.execute(q):

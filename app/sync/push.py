@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -144,7 +145,7 @@ class _Batch:
     # Positions whose base was stale in phase one: (id, content hash), looked at again in two.
     stale: dict[int, tuple[str, str]] = field(default_factory=dict)
     # When the device last pushed, as phase one read it (None: a device not registered yet).
-    last_push: Any = None
+    last_push: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,10 @@ def _prepare_batch(
         previous_values=previous,
         frozen=frozen,
     )
-    batch = _Batch(user, device_id, lang, enforce_window, forms, uow.now, known, raw_items, results)
-    batch.last_push = last_push
+    batch = _Batch(
+        user, device_id, lang, enforce_window, forms, uow.now, known, raw_items, results,
+        last_push=last_push,
+    )  # fmt: skip
     # Every row lock of a batch is taken in one global order, (form, year, school), whatever
     # the order of the items: two batches never wait on each other in a circle. Items of one
     # return keep their order among themselves (a chained edit follows its base).

@@ -81,3 +81,27 @@ def test_oldest_device_gauge_tracks_the_least_recent_pusher(demo):
     push(demo, [item(s1, year, base=1, seed=2)], device="laptop-1")
     again = sample(scrape(demo), OLDEST)
     assert again is not None and 0 <= again < 60
+
+
+def test_a_device_is_noted_at_most_once_a_minute(demo):
+    """A device's last push is kept to the minute: a second push within it writes no device
+    row, one more than a minute later moves it."""
+    year = demo.result.years[1]
+    s1, s2, s3 = clerk_schools(demo)[:3]
+
+    def last_push():
+        with demo.factory() as s:
+            return s.get(Device, "laptop-9").last_push_at
+
+    push(demo, [item(s1, year)], device="laptop-9")
+    first = last_push()
+    assert first is not None
+    push(demo, [item(s2, year)], device="laptop-9")
+    assert last_push() == first  # within the minute: not written again
+
+    earlier = utcnow() - timedelta(seconds=90)
+    with demo.factory() as s:
+        s.execute(update(Device).where(Device.device_id == "laptop-9").values(last_push_at=earlier))
+        s.commit()
+    push(demo, [item(s3, year)], device="laptop-9")
+    assert last_push() > earlier + timedelta(seconds=80)
