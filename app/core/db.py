@@ -159,3 +159,9 @@ def is_sqlite(engine_or_session: Engine | Session) -> bool:
         else engine_or_session
     )
     return bind.dialect.name == "sqlite"
+
+
+def database_of(session: Session) -> str:
+    """Which database a session talks to, password hidden: part of the key of every per-process
+    cache of data read from it (one process may open many: the CLI's copy, every test's)."""
+    return str(session.get_bind().engine.url)

@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from app.core.audit import note_audit
 from app.core.changelog import Change, note_changes
+from app.core.db import database_of
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.forms.checking import (
     STANDARD_FORM_PATH,
@@ -118,15 +119,15 @@ def compiled_form(row: FormVersion) -> CompiledForm:
 
 
 class FormCache:
-    """Per-process cache of compiled forms keyed by (code, version)."""
+    """Per-process cache of compiled forms keyed by (database, code, version)."""
 
     def __init__(self) -> None:
-        self._forms: dict[tuple[str, int], CompiledForm] = {}
+        self._forms: dict[tuple[str, str, int], CompiledForm] = {}
 
     def get(self, session: Session, code: str, version: int) -> CompiledForm | None:
-        key = (code, version)
+        key = (database_of(session), code, version)
         if key not in self._forms:
-            row = session.get(FormVersion, key)
+            row = session.get(FormVersion, (code, version))
             if row is None:
                 return None
             self._forms[key] = compiled_form(row)

@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from app.core.cache import LruCache
 from app.core.changelog import last_sequence
-from app.core.db import table_of
+from app.core.db import database_of, table_of
 from app.core.derived import reference_version
 from app.core.errors import Forbidden, InvalidInput
 from app.core.principal import Principal
@@ -297,10 +297,11 @@ def _all_schools(session: Session) -> list[SchoolPlacement]:
     )
 
 
-def data_version(session: Session) -> tuple[int, int, str]:
+def data_version(session: Session) -> tuple[str, int, int, str]:
     """Moves whenever a return (revision or status), a school, a unit, the population or the
-    structure changes."""
+    structure changes; names the database, so one process's caches never mix two."""
     return (
+        database_of(session),
         last_sequence(session),
         returns.last_status_change(session),
         reference_version(session),

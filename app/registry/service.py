@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from app.core.audit import note_audit
 from app.core.changelog import Change, note_changes
-from app.core.db import table_of
+from app.core.db import database_of, table_of
 from app.core.derived import bump_reference_version, mark
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.paging import decode_cursor, encode_cursor
@@ -779,20 +779,21 @@ def schools_by_code(session: Session, codes: Iterable[str]) -> dict[str, tuple[i
 # YEARS_TTL seconds (a change made in this process clears it at once; another worker's change is
 # seen within that time, as if the push had been checked a moment earlier).
 YEARS_TTL = 1.0
-_years_cache: dict[str, Any] = {}
+_years_cache: dict[str, tuple[float, dict[int, SchoolYear]]] = {}  # database -> (read at, years)
 
 
 def years_by_number(session: Session) -> dict[int, SchoolYear]:
     """Every school year, by its number (copies that belong to no session)."""
     now = time.monotonic()
-    hit = _years_cache.get("years")
-    if hit is not None and now - _years_cache["at"] < YEARS_TTL:
-        return dict(hit)
+    database = database_of(session)
+    hit = _years_cache.get(database)
+    if hit is not None and now - hit[0] < YEARS_TTL:
+        return dict(hit[1])
     years = {
         y.year: SchoolYear(**{k: getattr(y, k) for k in _YEAR_FIELDS})
         for y in session.scalars(select(SchoolYear))
     }
-    _years_cache.update(years=years, at=now)
+    _years_cache[database] = (now, years)
     return dict(years)
 
 

@@ -255,6 +255,37 @@ def test_reopened_window_and_plausibility_against_last_year(demo, school, year):
     assert not {"ENROL_CHANGE", "COHORT_JUMP"} & {w["code"] for w in alone["warnings"]}
 
 
+def test_a_window_reopened_in_one_database_stays_closed_in_another(
+    demo, school, db_factory, tmp_path
+):
+    """One process serving two databases (as a test run or a CLI copy does) keeps what it caches
+    of each apart: reopening last year's window in one leaves the other's closed."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import Demo, _build_demo, make_settings, passwords
+
+    earlier = demo.result.years[0]
+    admin = demo.auth("admin")
+    y = demo.client.get(f"/api/v1/school-years/{earlier}", headers=admin).json()
+    keep = ("label", "reference_date", "window_opens", "window_closes")
+    demo.client.put(
+        f"/api/v1/school-years/{earlier}",
+        headers=admin,
+        json={**{k: y[k] for k in keep}, "reopened_until": "2099-01-01T00:00:00Z"},
+    ).raise_for_status()
+    assert push(demo, [item(school, earlier)]).json()["results"][0]["status"] == "applied"
+
+    url = db_factory.copy(db_factory.template("demo", _build_demo))
+    try:
+        with TestClient(create_app(make_settings(url, tmp_path / "other"))) as c:
+            other = Demo(url, c, passwords(demo.result), demo.result, demo.factory, demo.db)
+            (r,) = push(other, [item(school, earlier)]).json()["results"]
+        assert r["status"] == "rejected" and r["errors"][0]["code"] == "WINDOW_CLOSED"
+    finally:
+        db_factory.drop(url)
+
+
 def test_the_push_speaks_the_clerks_language(demo, school, year):
     """Rejections the push makes itself (before the form's checks) follow Accept-Language."""
     other = clerk_schools(demo, "clerk2")[0]
