@@ -9,6 +9,7 @@ kind of database with the same batch size, no HTTP and no checks).
     python bench/ingest.py --db sqlite --sqlite-synchronous FULL      # the durable setting
     python bench/ingest.py --db postgresql --batch 1 --returns 500 --profile /tmp/push.prof
     python bench/ingest.py --app-root /work/old ...    # another checkout, for back to back runs
+    python bench/ingest.py --db postgresql --no-keep   # without keeping the figures current
 
 Every request is timed: returns/s and the per-request latency (p50/p90/p99) are printed; with
 --batch 1 a request is one return and the raw ceiling is one return per transaction. A 503 with
@@ -17,6 +18,9 @@ Retry-After (load shedding) is waited out and the same body sent again; those ar
 --app-root runs another source tree (e.g. a worktree of an older commit) with this benchmark:
 its migrations and demo build the databases and its code serves them (server cwd and
 PYTHONPATH), so old and new code can be measured back to back with the same harness.
+
+--no-keep serves with EMIS_BENCH_NO_KEEPERS=1: the push skips keeping the indicator totals
+current (what keeping costs is the ratio of a run with it to one without, back to back).
 
 --profile FILE runs the one server worker under cProfile (every request thread and the event
 loop, merged) and writes FILE (pstats: `python -m pstats FILE`, snakeviz) and FILE.txt (the top
@@ -156,6 +160,7 @@ def run_http(
     tmp: Path,
     sqlite_synchronous: str | None = None,
     profile: Path | None = None,
+    no_keep: bool = False,
 ) -> dict:
     port = free_port()
     env = {
@@ -169,6 +174,8 @@ def run_http(
     }
     if sqlite_synchronous:
         env["EMIS_SQLITE_SYNCHRONOUS"] = sqlite_synchronous
+    if no_keep:
+        env["EMIS_BENCH_NO_KEEPERS"] = "1"
     if profile is not None:
         # One worker, in-process, under cProfile (see serve_profiled below).
         cmd = [sys.executable, str(HERE), "--serve-profiled", str(profile), "--port", str(port)]
@@ -477,6 +484,11 @@ def main() -> None:
         help="run the (one) server worker under cProfile and write FILE and FILE.txt",
     )
     ap.add_argument(
+        "--no-keep",
+        action="store_true",
+        help="serve without keeping the indicator totals current (EMIS_BENCH_NO_KEEPERS=1)",
+    )
+    ap.add_argument(
         "--app-root",
         type=Path,
         help="source tree to measure (its app/ and migrations/); default: this checkout",
@@ -524,6 +536,7 @@ def main() -> None:
                 tmp,
                 args.sqlite_synchronous,
                 args.profile.resolve() if args.profile else None,
+                args.no_keep,
             )
             print("Raw ceiling …", file=sys.stderr)
             raw = run_raw(raw_url, items, args.batch, args.sqlite_synchronous)
@@ -556,6 +569,7 @@ def main() -> None:
         "shed_503": http["shed_503"],
         "sqlite_synchronous": args.sqlite_synchronous,
         "profiled": bool(args.profile),
+        "kept_figures": not args.no_keep,
         "app_root": str(ROOT),
         "commit": source_commit(ROOT),
     }

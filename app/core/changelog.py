@@ -17,7 +17,9 @@ useless are removed, and cursors older than the horizon are answered 410."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -25,14 +27,17 @@ from sqlalchemy import (
     Index,
     String,
     and_,
+    bindparam,
     delete,
     exists,
     false,
     func,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import Field, SQLModel, col
 
@@ -135,22 +140,48 @@ def write_changes(session: Session, changes: Iterable[Change]) -> int:
         latest[key] = c
     if not latest:
         return 0
-    first = _take_sequence(session, len(latest))
     now = utcnow()
-    rows = [
-        {
-            "entity_type": c.entity_type,
-            "entity_key": c.entity_key,
-            "seq": first + i,
-            "op": c.op,
-            "unit_path": c.unit_path,
-            "with_dependents": c.with_dependents,
-            "recorded_at": now,
-        }
-        for i, c in enumerate(latest.values())
-    ]
-    session.execute(table_of(SyncChange).insert(), rows)
-    return len(rows)
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip: the counter's UPDATE (its row lock held to the commit) and the rows.
+        fields = ("entity_type", "entity_key", "op", "unit_path", "with_dependents")
+        rows = [
+            {"i": i, **{f: getattr(c, f) for f in fields}} for i, c in enumerate(latest.values())
+        ]
+        done = session.execute(
+            _APPEND_PG,
+            {"n": len(rows), "name": COUNTER, "rows": orjson.dumps(rows).decode(), "at": now},
+        )
+        written = cast(CursorResult[Any], done).rowcount
+        if written != len(rows):
+            raise RuntimeError(f"the change counter row {COUNTER!r} is missing")
+        return len(rows)
+    first = _take_sequence(session, len(latest))
+    session.execute(
+        table_of(SyncChange).insert(),
+        [
+            {
+                "entity_type": c.entity_type,
+                "entity_key": c.entity_key,
+                "seq": first + i,
+                "op": c.op,
+                "unit_path": c.unit_path,
+                "with_dependents": c.with_dependents,
+                "recorded_at": now,
+            }
+            for i, c in enumerate(latest.values())
+        ],
+    )
+    return len(latest)
+
+
+_APPEND_PG = text(
+    "WITH c AS (UPDATE sync_counter SET value = value + :n WHERE name = :name RETURNING value) "
+    "INSERT INTO sync_change (entity_type, entity_key, seq, op, unit_path, with_dependents, "
+    "recorded_at) SELECT r.entity_type, r.entity_key, c.value - :n + 1 + r.i, r.op, r.unit_path, "
+    "r.with_dependents, :at FROM c, json_to_recordset(CAST(:rows AS json)) AS r(i int, "
+    "entity_type text, entity_key text, op text, unit_path text, with_dependents boolean) "
+    "ORDER BY r.i"
+).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
 def last_sequence(session: Session) -> int:

@@ -19,8 +19,20 @@ from functools import cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, text, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -272,51 +284,63 @@ class _Deltas:
 
     @staticmethod
     def _write_docs(session: Session, deltas: dict[tuple[Any, ...], list[int]]) -> None:
-        """Merge deltas into the documents of their splits: make the missing ones, lock them in
-        key order, add, write back (a document left with no cell goes)."""
+        """Merge deltas into the documents of their splits in one statement, in key order (the
+        database adds each key's [sum, schools] and drops keys that reach zero); a document
+        left with no cell goes."""
         by_doc: dict[tuple[Any, ...], dict[str, list[int]]] = defaultdict(dict)
         for pk, d in deltas.items():
             if d[0] or d[1]:
                 by_doc[(pk[0], pk[1], pk[3], pk[5], pk[6], pk[7])][pk[4]] = d
         if not by_doc:
             return
-        t = table_of(IndicatorCells)
-        names = [c.name for c in t.primary_key.columns]
         keys = sorted(by_doc)
-        ins = (
-            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
-        session.execute(
-            ins(t).on_conflict_do_nothing(index_elements=names),
-            [{**dict(zip(names, k, strict=True)), "cells": {}} for k in keys],
-        )
-        pk_cols = tuple_(*t.primary_key.columns)
-        q = select(t).where(pk_cols.in_(keys)).order_by(*t.primary_key.columns)
-        if session.get_bind().dialect.name == "postgresql":
-            q = q.with_for_update()
-        updates, gone = [], []
-        for row in session.execute(q).mappings():
-            k = tuple(row[n] for n in names)
-            cells = dict(row["cells"])
-            for key, (dv, dn) in by_doc[k].items():
-                v, n = cells.get(key, (0, 0))
-                if n + dn == 0 and v + dv == 0:
-                    cells.pop(key, None)
-                else:
-                    cells[key] = [v + dv, n + dn]
-            if cells:
-                updates.append({**{f"b_{n}": row[n] for n in names}, "cells": cells})
-            else:
-                gone.append(k)
-        if updates:
+        rows = orjson.dumps([[*k, by_doc[k]] for k in keys]).decode()
+        session.execute(_merge_docs_sql(session.get_bind().dialect.name), {"rows": rows})
+        emptied = [k for k in keys if any(n < 0 for _, n in by_doc[k].values())]
+        if emptied:
+            t = table_of(IndicatorCells)
             session.execute(
-                update(t)
-                .where(*[t.c[n] == bindparam(f"b_{n}") for n in names])
-                .values(cells=bindparam("cells")),
-                updates,
+                delete(t).where(
+                    tuple_(*t.primary_key.columns).in_(emptied),
+                    func.length(cast(t.c.cells, String)) <= 2,  # "{}"
+                )
             )
-        if gone:
-            session.execute(delete(t).where(pk_cols.in_(gone)))
+
+
+def _merge_docs_sql(dialect: str) -> Any:
+    """INSERT … ON CONFLICT that adds a JSON array of [pk…, {key: [sum, schools]}] rows into
+    `indicator_cells`, key by key, in the database."""
+    names = "year, form_code, unit_id, status, ownership, locality"
+    if dialect == "postgresql":
+        picks = "CAST(r->>0 AS int), r->>1, CAST(r->>2 AS int), r->>3, r->>4, r->>5, r->6"
+        source = "json_array_elements(CAST(:rows AS json)) AS r"
+        each = "SELECT key AS k, CAST(value->>0 AS bigint) AS v, CAST(value->>1 AS bigint) AS n FROM json_each({})"
+        merged = (
+            "SELECT coalesce(json_object_agg(k, json_build_array(v, n)), CAST('{{}}' AS json)) "
+            "FROM (SELECT k, sum(v) AS v, sum(n) AS n FROM ({} UNION ALL {}) AS u GROUP BY k "
+            "HAVING sum(v) <> 0 OR sum(n) <> 0) AS s"
+        )
+        where = ""
+    else:
+        picks = ", ".join(
+            [*(f"json_extract(value, '$[{j}]')" for j in range(6)), "json_extract(value, '$[6]')"]
+        )
+        source = "json_each(:rows)"
+        each = (
+            "SELECT key AS k, json_extract(value, '$[0]') AS v, json_extract(value, '$[1]') AS n "
+            "FROM json_each({})"
+        )
+        merged = (
+            "SELECT coalesce(json_group_object(k, json_array(v, n)), '{{}}') "
+            "FROM (SELECT k, sum(v) AS v, sum(n) AS n FROM ({} UNION ALL {}) GROUP BY k "
+            "HAVING sum(v) <> 0 OR sum(n) <> 0)"
+        )
+        where = " WHERE true"  # SQLite's parser needs it before ON CONFLICT after a SELECT
+    merge = merged.format(each.format("indicator_cells.cells"), each.format("excluded.cells"))
+    return text(
+        f"INSERT INTO indicator_cells ({names}, cells) SELECT {picks} FROM {source}{where} "
+        f"ON CONFLICT ({names}) DO UPDATE SET cells = ({merge})"
+    )
 
 
 def refresh(session: Session, dirty: Dirty) -> None:

@@ -17,7 +17,7 @@ from app.core.uow import Database, unit_of_work
 from app.forms.service import FormCache
 from app.indicators import service
 from app.indicators.keep import delta_rows, kept_rows, recount, table_rows
-from app.indicators.models import FlowTotal, IndicatorPlacement
+from app.indicators.models import FlowTotal, IndicatorCells, IndicatorPlacement
 from app.registry import service as registry
 from app.returns.service import ReturnStatus, change_status, return_states_of_schools
 from app.sync.push import push
@@ -81,6 +81,9 @@ def assert_kept_equals_recount(db: Database) -> None:
     with db.reader() as s:
         one_year, flows, placements = recount(s)
         assert kept_rows(s) == delta_rows(one_year)
+        # A split no school counts in any more keeps no (empty) document behind.
+        docs = IndicatorCells.__table__  # type: ignore[attr-defined]
+        assert all(cells for (cells,) in s.execute(select(docs.c.cells)))
         assert table_rows(s, FlowTotal) == delta_rows(flows)
         # Each school's own figures, kept with its placement, as a recount makes them.
         t = IndicatorPlacement.__table__  # type: ignore[attr-defined]
@@ -161,7 +164,7 @@ def test_upgrade_counts_returns_stored_before_the_totals_existed(
 
     from app.cli import app as cli
     from app.core.config import get_settings
-    from app.indicators.models import IndicatorCells, IndicatorPlacement, IndicatorTotal
+    from app.indicators.models import IndicatorTotal
 
     with db.reader() as s:
         before = kept_rows(s), table_rows(s, FlowTotal)
