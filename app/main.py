@@ -1,5 +1,6 @@
 """The FastAPI application factory."""
 
+import gc
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -186,6 +187,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise SchemaNotReady(issue)
         if settings.warm_renderers:
             app.state.renderers_warm = warm_in_background()
+        # What startup built (modules, the ORM's mappers, compiled forms) lives as long as the
+        # process: out of the collector's sight, a collection during a push walks only what the
+        # requests make (measured: the keeping of figures 15-20 % cheaper, BENCHMARKS.md).
+        gc.freeze()
         yield
         engine.dispose()
 

@@ -15,7 +15,8 @@ upserted in primary-key order, so concurrent writers lock them in one order."""
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cache, cached_property
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -66,8 +67,14 @@ ROW_ELEMENTS = frozenset(
 )  # fmt: skip
 
 
+@cache
 def kept_as_row(element: str) -> bool:
     return element[:1] in ("~", "_") or element.split(":")[-1] in ROW_ELEMENTS
+
+
+_AS_ROW = kept_as_row
+# key -> its element (`element|opt…`): the keys of a form are few, and every cell asks
+_ELEMENT_OF: dict[str, str] = {}
 
 
 _forms = FormCache()
@@ -227,8 +234,12 @@ class _Deltas:
 
     def add(self, place: Place, cells: Cells, sign: int) -> None:
         year, form, unit, status, own, loc = place
+        element_of = _ELEMENT_OF
         for key, value in cells.items():
-            pk = (year, form, key.split("|", 1)[0], unit, key, status, own, loc)
+            element = element_of.get(key)
+            if element is None:
+                element = element_of.setdefault(key, key.split("|", 1)[0])
+            pk = (year, form, element, unit, key, status, own, loc)
             row = self.rows.get(pk)
             if row is None:
                 self.rows[pk] = [sign * value, sign]
@@ -239,17 +250,18 @@ class _Deltas:
     def write(self, session: Session, table: Any, docs: bool = False) -> None:
         """Add the deltas to the table in one statement per 20,000 rows, in key order; with
         `docs`, the cells indicators do not read go to their documents instead."""
+        items = list(self.rows.items())
         if docs:
-            self._write_docs(
-                session, {pk: d for pk, d in self.rows.items() if not kept_as_row(pk[2])}
-            )
-        rows = [
-            (*pk, d[0], d[1])
-            for pk, d in sorted(self.rows.items())
-            if (d[0] or d[1]) and (not docs or kept_as_row(pk[2]))
-        ]
-        if not rows:
+            as_row = _AS_ROW
+            self._write_docs(session, {pk: d for pk, d in items if not as_row(pk[2])})
+            items = [(pk, d) for pk, d in items if as_row(pk[2])]
+        items = [(pk, d) for pk, d in items if d[0] or d[1]]
+        if not items:
             return
+        postgres = session.get_bind().dialect.name == "postgresql"
+        if postgres:  # one lock order for every writer (SQLite has one writer at a time)
+            items.sort(key=itemgetter(0))
+        rows = [(*pk, d[0], d[1]) for pk, d in items]
         t = table.__table__
         names = [c.name for c in t.primary_key.columns]
         upsert = (
@@ -257,7 +269,7 @@ class _Deltas:
             f"value = {t.name}.value + excluded.value, schools = {t.name}.schools + excluded.schools"
         )
         columns = ", ".join([*names, "value", "schools"])
-        if session.get_bind().dialect.name == "postgresql":
+        if postgres:
             # One JSON array of rows, unnested by the server in order (so in key order).
             types = ["int", "text", "text", "int", "text", "text", "text", "text", "bigint", "int"]
             picks = ", ".join(f"CAST(r->>{j} AS {ty})" for j, ty in enumerate(types))
@@ -276,9 +288,7 @@ class _Deltas:
         # A cell no school gives any more leaves no row behind (only rows that lost a school
         # can have reached zero).
         pk = tuple_(*t.primary_key.columns)
-        emptied = [
-            k for k, d in sorted(self.rows.items()) if d[1] < 0 and (not docs or kept_as_row(k[2]))
-        ]
+        emptied = [k for k, d in items if d[1] < 0]
         for i in range(0, len(emptied), 500):
             session.execute(delete(t).where(pk.in_(emptied[i : i + 500]), t.c.schools == 0))
 
@@ -386,13 +396,17 @@ def school_summary(cells: Cells, structure: Structure) -> dict[str, Any]:
     classrooms (None when not asked)."""
     levels: dict[str, list[int | None]] = {}
     all_pupils = 0
+    teachers: dict[str, int] = {}  # level -> teachers, for the levels the return gives any
+    for k, n in cells.items():
+        if k.startswith("teachers|"):
+            parts = k.split("|", 2)
+            if len(parts) == 3:  # teachers|level|…
+                teachers[parts[1]] = teachers.get(parts[1], 0) + n
     for lv in structure.levels:
         pupils = sum(cells.get(f"~E|{g}|{s}", 0) for g in lv.grades for s in ("F", "M"))
         girls = sum(cells.get(f"~E|{g}|F", 0) for g in lv.grades)
         repeaters = sum(cells.get(f"repeaters|{g}|{s}", 0) for g in lv.grades for s in ("F", "M"))
-        prefix = f"teachers|{lv.code}|"
-        found = [n for k, n in cells.items() if k.startswith(prefix)]
-        levels[lv.code] = [pupils, girls, repeaters, sum(found) if found else None]
+        levels[lv.code] = [pupils, girls, repeaters, teachers.get(lv.code)]
         all_pupils += pupils
     rooms_keys = ("classrooms|good", "classrooms|needs_repair")
     rooms = (
