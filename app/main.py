@@ -1,6 +1,7 @@
 """The FastAPI application factory."""
 
 import gc
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.auth.deps import document_rules
 from app.auth.router import audit_router
 from app.auth.router import router as auth_router
+from app.core import derived
 from app.core.admission import AdmissionControl
 from app.core.body import RequestBodyGuard
 from app.core.config import InsecureSecret, Settings, get_settings
@@ -191,6 +193,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # process: out of the collector's sight, a collection during a push walks only what the
         # requests make (measured: the keeping of figures 15-20 % cheaper, BENCHMARKS.md).
         gc.freeze()
+        if derived.NO_KEEPERS:
+            logging.getLogger("emis").warning(
+                "EMIS_BENCH_NO_KEEPERS=1: pushes do not keep the indicator totals current "
+                "(benchmarks only; run `emis indicators rebuild` before reading figures)"
+            )
         yield
         engine.dispose()
 
