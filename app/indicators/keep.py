@@ -294,9 +294,9 @@ class _Deltas:
 
     @staticmethod
     def _write_docs(session: Session, deltas: dict[tuple[Any, ...], list[int]]) -> None:
-        """Merge deltas into the documents of their splits in one statement, in key order (the
-        database adds each key's [sum, schools] and drops keys that reach zero); a document
-        left with no cell goes."""
+        """Merge deltas into the documents of their splits, one statement per 500 documents,
+        in key order (the database adds each key's [sum, schools] and drops keys that reach
+        zero); a document left with no cell goes."""
         by_doc: dict[tuple[Any, ...], dict[str, list[int]]] = defaultdict(dict)
         for pk, d in deltas.items():
             if d[0] or d[1]:
@@ -304,17 +304,23 @@ class _Deltas:
         if not by_doc:
             return
         keys = sorted(by_doc)
-        rows = orjson.dumps([[*k, by_doc[k]] for k in keys]).decode()
-        session.execute(_merge_docs_sql(session.get_bind().dialect.name), {"rows": rows})
+        merge = _merge_docs_sql(session.get_bind().dialect.name)
+        step = DOCS_PER_STATEMENT  # a rebuild holds every document of the country
+        for i in range(0, len(keys), step):
+            rows = orjson.dumps([[*k, by_doc[k]] for k in keys[i : i + step]]).decode()
+            session.execute(merge, {"rows": rows})
         emptied = [k for k in keys if any(n < 0 for _, n in by_doc[k].values())]
-        if emptied:
-            t = table_of(IndicatorCells)
+        t = table_of(IndicatorCells)
+        for i in range(0, len(emptied), step):
             session.execute(
                 delete(t).where(
-                    tuple_(*t.primary_key.columns).in_(emptied),
+                    tuple_(*t.primary_key.columns).in_(emptied[i : i + step]),
                     func.length(cast(t.c.cells, String)) <= 2,  # "{}"
                 )
             )
+
+
+DOCS_PER_STATEMENT = 500
 
 
 def _merge_docs_sql(dialect: str) -> Any:

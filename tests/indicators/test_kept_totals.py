@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.db import make_engine
 from app.core.uow import Database, unit_of_work
@@ -153,6 +153,25 @@ def test_a_new_revision_replaces_the_old_contribution(db: Database) -> None:
     assert p1_girls() == (1 + 2 + 1) * 12
     revise(db, "HC-13", T, 0)  # ... and then zeros: its pupils leave the sum
     assert p1_girls() == (1 + 2) * 12
+    assert_kept_equals_recount(db)
+
+
+def test_documents_merged_a_few_at_a_time_keep_the_same_totals(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documents go to the database in statements of DOCS_PER_STATEMENT (500: a rebuild
+    holds every document of the country); two at a time here, so every path takes several."""
+    from app.indicators import keep
+
+    monkeypatch.setattr(keep, "DOCS_PER_STATEMENT", 2)
+    with db.reader() as s:
+        assert s.scalar(select(func.count()).select_from(IndicatorCells)) > 4
+    with unit_of_work(db) as uow:
+        keep.rebuild(uow.session)
+    assert_kept_equals_recount(db)
+    move(db, "HC-13", country.DISTRICTS[-1], "private", ["primary"])  # out of its documents
+    revise(db, "HC-13", T, 2)
+    set_status(db, "HC-13", T1, "invalid")
     assert_kept_equals_recount(db)
 
 
