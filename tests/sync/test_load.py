@@ -197,8 +197,12 @@ def test_a_burst_of_full_size_pushes_is_served_or_shed_and_stored_exactly_once(
     with running_server(load_demo.url, tmp_path / "srv", workers=workers) as srv:
         headers = login(srv.base, "admin", load_demo.admin_password)
         out = Outcome()
-        barrier = threading.Barrier(REQUESTS + 1)
         started = [0.0]
+        # The clock starts as the barrier opens, before any client runs: a client shed at once
+        # must not read a start of 0 and give up as if past its retry deadline.
+        barrier = threading.Barrier(
+            REQUESTS + 1, action=lambda: started.__setitem__(0, time.monotonic())
+        )
         threads = [
             threading.Thread(
                 target=_client_loop,
@@ -210,7 +214,6 @@ def test_a_burst_of_full_size_pushes_is_served_or_shed_and_stored_exactly_once(
         for t in threads:
             t.start()
         barrier.wait(60)
-        started[0] = time.monotonic()
         for t in threads:
             t.join(RETRY_DEADLINE + CLIENT_TIMEOUT + 30)
         elapsed = time.monotonic() - started[0]
