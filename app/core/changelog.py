@@ -141,37 +141,31 @@ def write_changes(session: Session, changes: Iterable[Change]) -> int:
     if not latest:
         return 0
     now = utcnow()
+    rows = [
+        {
+            "entity_type": c.entity_type,
+            "entity_key": c.entity_key,
+            "op": c.op,
+            "unit_path": c.unit_path,
+            "with_dependents": c.with_dependents,
+        }
+        for c in latest.values()
+    ]
     if session.get_bind().dialect.name == "postgresql":
         # One round trip: the counter's UPDATE (its row lock held to the commit) and the rows.
-        fields = ("entity_type", "entity_key", "op", "unit_path", "with_dependents")
-        rows = [
-            {"i": i, **{f: getattr(c, f) for f in fields}} for i, c in enumerate(latest.values())
-        ]
+        numbered = orjson.dumps([{"i": i, **r} for i, r in enumerate(rows)]).decode()
         done = session.execute(
-            _APPEND_PG,
-            {"n": len(rows), "name": COUNTER, "rows": orjson.dumps(rows).decode(), "at": now},
+            _APPEND_PG, {"n": len(rows), "name": COUNTER, "rows": numbered, "at": now}
         )
-        written = cast(CursorResult[Any], done).rowcount
-        if written != len(rows):
+        if cast(CursorResult[Any], done).rowcount != len(rows):
             raise RuntimeError(f"the change counter row {COUNTER!r} is missing")
-        return len(rows)
-    first = _take_sequence(session, len(latest))
-    session.execute(
-        table_of(SyncChange).insert(),
-        [
-            {
-                "entity_type": c.entity_type,
-                "entity_key": c.entity_key,
-                "seq": first + i,
-                "op": c.op,
-                "unit_path": c.unit_path,
-                "with_dependents": c.with_dependents,
-                "recorded_at": now,
-            }
-            for i, c in enumerate(latest.values())
-        ],
-    )
-    return len(latest)
+    else:
+        first = _take_sequence(session, len(rows))
+        session.execute(
+            table_of(SyncChange).insert(),
+            [{**r, "seq": first + i, "recorded_at": now} for i, r in enumerate(rows)],
+        )
+    return len(rows)
 
 
 _APPEND_PG = text(

@@ -72,9 +72,10 @@ def kept_as_row(element: str) -> bool:
     return element[:1] in ("~", "_") or element.split(":")[-1] in ROW_ELEMENTS
 
 
-_AS_ROW = kept_as_row
 # key -> its element (`element|opt…`): the keys of a form are few, and every cell asks
 _ELEMENT_OF: dict[str, str] = {}
+# Documents sent in one statement (a rebuild holds every document of the country).
+DOCS_PER_STATEMENT = 500
 
 
 _forms = FormCache()
@@ -238,7 +239,7 @@ class _Deltas:
         for key, value in cells.items():
             element = element_of.get(key)
             if element is None:
-                element = element_of.setdefault(key, key.split("|", 1)[0])
+                element = element_of[key] = key.split("|", 1)[0]
             pk = (year, form, element, unit, key, status, own, loc)
             row = self.rows.get(pk)
             if row is None:
@@ -252,9 +253,8 @@ class _Deltas:
         `docs`, the cells indicators do not read go to their documents instead."""
         items = list(self.rows.items())
         if docs:
-            as_row = _AS_ROW
-            self._write_docs(session, {pk: d for pk, d in items if not as_row(pk[2])})
-            items = [(pk, d) for pk, d in items if as_row(pk[2])]
+            self._write_docs(session, {pk: d for pk, d in items if not kept_as_row(pk[2])})
+            items = [(pk, d) for pk, d in items if kept_as_row(pk[2])]
         items = [(pk, d) for pk, d in items if d[0] or d[1]]
         if not items:
             return
@@ -305,7 +305,7 @@ class _Deltas:
             return
         keys = sorted(by_doc)
         merge = _merge_docs_sql(session.get_bind().dialect.name)
-        step = DOCS_PER_STATEMENT  # a rebuild holds every document of the country
+        step = DOCS_PER_STATEMENT
         for i in range(0, len(keys), step):
             rows = orjson.dumps([[*k, by_doc[k]] for k in keys[i : i + step]]).decode()
             session.execute(merge, {"rows": rows})
@@ -318,9 +318,6 @@ class _Deltas:
                     func.length(cast(t.c.cells, String)) <= 2,  # "{}"
                 )
             )
-
-
-DOCS_PER_STATEMENT = 500
 
 
 def _merge_docs_sql(dialect: str) -> Any:
@@ -338,9 +335,7 @@ def _merge_docs_sql(dialect: str) -> Any:
         )
         where = ""
     else:
-        picks = ", ".join(
-            [*(f"json_extract(value, '$[{j}]')" for j in range(6)), "json_extract(value, '$[6]')"]
-        )
+        picks = ", ".join(f"json_extract(value, '$[{j}]')" for j in range(7))
         source = "json_each(:rows)"
         each = (
             "SELECT key AS k, json_extract(value, '$[0]') AS v, json_extract(value, '$[1]') AS n "
