@@ -203,7 +203,12 @@ def resolve_token(
             col(ApiToken.expires_at),
             col(ApiToken.revoked_at),
             col(ApiToken.last_used_at),
-            User,
+            # Columns, not the User entity: every request runs this, and an ORM object costs.
+            col(User.id),
+            col(User.username),
+            col(User.role),
+            col(User.admin_unit_id),
+            col(User.is_active),
             col(AdminUnit.code),
             col(AdminUnit.path),
         )
@@ -213,18 +218,15 @@ def resolve_token(
     ).first()
     if row is None:
         raise Unauthorized()
-    token_id, expires_at, revoked_at, last_used, user, unit_code, unit_path = row
-    if (
-        revoked_at is not None
-        or (expires_at is not None and expires_at < now)
-        or not user.is_active
-    ):
+    token_id, expires_at, revoked_at, last_used = row[:4]
+    user_id, username, role, unit_id, is_active, unit_code, unit_path = row[4:]
+    if revoked_at is not None or (expires_at is not None and expires_at < now) or not is_active:
         raise Unauthorized("The token has expired or was revoked.")
     principal = Principal(
-        user_id=user.id,  # type: ignore[arg-type]
-        username=user.username,
-        role=user.role,
-        unit_id=user.admin_unit_id,
+        user_id=user_id,  # type: ignore[arg-type]  # a stored user has an id
+        username=username,
+        role=role,
+        unit_id=unit_id,
         unit_code=unit_code,
         unit_path=unit_path,
         token_id=token_id,  # type: ignore[arg-type]

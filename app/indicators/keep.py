@@ -15,7 +15,7 @@ upserted in primary-key order, so concurrent writers lock them in one order."""
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -121,12 +121,19 @@ class Structure:
 
 
 def structure_of(session: Session) -> Structure:
-    return Structure(
+    """The education structure as stored now (read every time: it is the registry's to change),
+    one object per distinct structure, so its maps are built once, not once per push."""
+    return _structure(
         tuple(
             Level(lv.code, lv.sequence, lv.entrance_age, lv.duration, tuple(lv.grades))
             for lv in registry.education_levels(session)
         )
     )
+
+
+@lru_cache(maxsize=64)
+def _structure(levels: tuple[Level, ...]) -> Structure:
+    return Structure(levels)
 
 
 def _age(option: Any) -> int | None:

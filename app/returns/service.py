@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, event, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -192,10 +192,32 @@ _STATE_COLUMNS = (
 )
 
 
+_STATES = "return_states_written"
+
+
+def _written_states(session: Session) -> dict[int, ReturnState]:
+    """States of the returns this transaction wrote, by id (their rows are locked by it, so
+    nobody else can change them before it ends); forgotten when the transaction or any
+    savepoint in it ends (see _forget_written)."""
+    states: dict[int, ReturnState] = session.info.setdefault(_STATES, {})
+    return states
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_written(session: Session, *_: Any) -> None:
+    # A rolled-back savepoint may have held rows that are gone; after the commit the rows are
+    # no longer locked by this session. Either way, what it wrote is read back when needed.
+    session.info.pop(_STATES, None)
+
+
 def return_states(session: Session, return_ids: Collection[int]) -> dict[int, ReturnState]:
-    """The current state of these returns (those that exist), by id."""
-    out: dict[int, ReturnState] = {}
-    ids = sorted(return_ids)
+    """The current state of these returns (those that exist), by id: those this transaction
+    wrote from its own hand (the keeper asks for them just before the commit), the others in
+    one query per thousand."""
+    written = session.info.get(_STATES) or {}
+    out: dict[int, ReturnState] = {i: written[i] for i in return_ids if i in written}
+    ids = sorted(i for i in return_ids if i not in out)
     for i in range(0, len(ids), 1000):
         for row in session.execute(
             select(*_STATE_COLUMNS).where(col(CensusReturn.id).in_(ids[i : i + 1000]))
@@ -502,6 +524,18 @@ def apply_revisions(session: Session, revs: list[NewRevision]) -> list[int | Non
                 for i in done
             ],
         )
+        written = _written_states(session)
+        for i in done:
+            rev, rid, number = revs[i], return_ids[i], numbers[i]
+            written[rid] = ReturnState(  # type: ignore[index]  # both set for `done`
+                rid,  # type: ignore[arg-type]
+                rev.form,
+                rev.form_version,
+                rev.year,
+                rev.school_id,
+                number,  # type: ignore[arg-type]
+                rev.status.value,
+            )
     return numbers
 
 
@@ -524,6 +558,7 @@ def change_status(
         )
     ).one()
     before = ReturnStatus(row[0])
+    (session.info.get(_STATES) or {}).pop(return_id, None)
     session.execute(
         update(CensusReturn)
         .where(col(CensusReturn.id) == return_id)

@@ -156,6 +156,40 @@ def test_a_new_revision_replaces_the_old_contribution(db: Database) -> None:
     assert_kept_equals_recount(db)
 
 
+def test_a_revision_undone_with_its_savepoint_is_not_counted(db: Database) -> None:
+    """The keeper takes the state of a return this transaction wrote from the writer's hand;
+    a savepoint rolled back after the write takes that hand with it, so the revision that is
+    gone is not counted (the push stores a batch in a savepoint and, when a concurrent writer
+    wins, undoes it and stores the items one by one)."""
+    from datetime import UTC, datetime
+
+    from app.returns.service import NewRevision, apply_revision, return_states
+
+    class Undo(Exception):
+        pass
+
+    with db.reader() as s:
+        sid = registry.schools_by_code(s, ["HC-13"])["HC-13"][0]
+        (state,) = [r for r in return_states_of_schools(s, [sid]) if r.year == T]
+    rev = NewRevision(
+        form=country.FORM, form_version=1, year=T, school_id=sid,
+        base_revision=state.revision, values=country.values(T, 4, False),
+        status=ReturnStatus.SUBMITTED, errors=[], warnings=[], push_id=str(uuid.uuid4()),
+        content_hash="undone", user_id=None, device_id=None, captured_at=None,
+        now=datetime.now(UTC),
+    )  # fmt: skip
+    with unit_of_work(db) as uow:
+        session = uow.session
+        with pytest.raises(Undo), session.begin_nested():
+            assert apply_revision(session, rev) == state.revision + 1
+            assert return_states(session, [state.id])[state.id].revision == state.revision + 1
+            raise Undo
+        assert return_states(session, [state.id])[state.id].revision == state.revision
+    with db.reader() as s:
+        assert return_states(s, [state.id])[state.id].revision == state.revision
+    assert_kept_equals_recount(db)
+
+
 def test_documents_merged_a_few_at_a_time_keep_the_same_totals(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,13 +1,7 @@
 """Real uvicorn with two worker processes on PostgreSQL: races are settled by the database."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,62 +9,18 @@ import pytest
 from tests.sync.helpers import good_values
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres_only]
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(pg_factory, tmp_path):
-    from app.core.edge import HTTP_PROTOCOLS
     from tests.conftest import _build_demo
+    from tests.servers import running_server
 
     url = pg_factory.copy(pg_factory.template("demo", _build_demo))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "EMIS_DATABASE_URL": url,
-        "EMIS_LOG_LEVEL": "WARNING",
-        "EMIS_DATA_DIR": str(tmp_path),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.asgi:app",
-            "--workers",
-            "2",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--http",
-            HTTP_PROTOCOLS["httptools"],
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/ready", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not become ready: " + proc.stderr.read().decode()[-2000:])
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    # Its log goes to a file and it runs in its own process group: a server that fails to
+    # start is reported with its log, and never leaves the suite waiting on a pipe.
+    with running_server(url, tmp_path / "server", workers=2) as srv:
+        yield srv.base
     pg_factory.drop(url)
 
 
