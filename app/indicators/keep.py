@@ -103,6 +103,21 @@ class Structure:
         return {g: lv for lv in self.levels for g in lv.grades}
 
     @cached_property
+    def summary_keys(
+        self,
+    ) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]:
+        """Per level: the keys of its pupils, its girls and its repeaters (school_summary)."""
+        return tuple(
+            (
+                lv.code,
+                tuple(f"~E|{g}|{s}" for g in lv.grades for s in ("F", "M")),
+                tuple(f"~E|{g}|F" for g in lv.grades),
+                tuple(f"repeaters|{g}|{s}" for g in lv.grades for s in ("F", "M")),
+            )
+            for lv in self.levels
+        )
+
+    @cached_property
     def age_keys(self) -> dict[tuple[str, int], tuple[str, ...]]:
         """(grade, age) -> the derived NER/ANER keys (sex appended) a pupil counts in."""
         out: dict[tuple[str, int], tuple[str, ...]] = {}
@@ -171,16 +186,63 @@ def _layout(form: CompiledForm) -> list[tuple[str, str, Any]]:
     return hit[1]
 
 
+# (form, structure) -> the enrolment plan: each enrolment cell's key -> every key it counts in
+# (itself, pupils by grade, the NER/ANER keys of its age); forms and structures are few.
+Plan = dict[str, tuple[str, ...]]
+_PLAN_MAX = 20_000
+_plans: dict[tuple[int, int], tuple[CompiledForm, Structure, Plan | None, bool]] = {}
+
+
+def _enrolment_plan(form: CompiledForm, structure: Structure) -> tuple[Plan | None, bool]:
+    """A memo to fill (None when the form has no enrolment by grade and sex), and whether the
+    enrolment has an age dimension."""
+    hit = _plans.get((id(form), id(structure)))
+    if hit is None or hit[0] is not form or hit[1] is not structure:
+        compiled = form.elements.get("enrolment")
+        by_grade = compiled is not None and {"grade", "sex"} <= set(compiled.dims)
+        with_age = compiled is not None and "age" in compiled.dims
+        hit = _plans[(id(form), id(structure))] = (
+            form,
+            structure,
+            {} if by_grade else None,
+            with_age,
+        )
+    return hit[2], hit[3]
+
+
+def _enrolment_keys(
+    key: str, cell: dict[str, Any], structure: Structure, with_age: bool
+) -> tuple[str, ...]:
+    grade, sex = str(cell["grade"]), str(cell["sex"])
+    age = _age(cell["age"]) if with_age else None
+    derived = structure.age_keys.get((grade, age), ()) if age is not None else ()
+    return (key, f"~E|{grade}|{sex}", *(k + sex for k in derived))
+
+
 def cells_of(
     form: CompiledForm, values: dict[str, Any], structure: Structure, offered: Sequence[str]
 ) -> Cells:
     """One return's contribution (see the module's docstring)."""
     out: Cells = defaultdict(int)
+    plan, with_age = _enrolment_plan(form, structure)
     for code, kind, key_of in _layout(form):
         v = values.get(code)
         if v is None:
             continue
         if kind == "cells":
+            if code == "enrolment" and plan is not None:
+                # A cell's keys are found once per form and structure, not once per return.
+                for cell in v:
+                    n = int(cell["value"])
+                    key = key_of(cell)
+                    keys = plan.get(key)
+                    if keys is None:
+                        keys = _enrolment_keys(key, cell, structure, with_age)
+                        if len(plan) < _PLAN_MAX:  # a form's cells are few; odd ones not kept
+                            plan[key] = keys
+                    for k in keys:
+                        out[k] += n
+                continue
             for cell in v:
                 out[key_of(cell)] += int(cell["value"])
         elif kind == "count":
@@ -189,22 +251,6 @@ def cells_of(
             out[code] += 1 if v else 0
         elif kind == "choice":
             out[f"{code}|{v}"] += 1
-    enrolment = values.get("enrolment")
-    compiled = form.elements.get("enrolment")
-    if enrolment and compiled is not None and {"grade", "sex"} <= set(compiled.dims):
-        with_age = "age" in compiled.dims
-        age_keys = structure.age_keys
-        by_grade: dict[tuple[str, str], int] = defaultdict(int)
-        for cell in enrolment:
-            grade, sex, n = str(cell["grade"]), str(cell["sex"]), int(cell["value"])
-            by_grade[(grade, sex)] += n
-            age = _age(cell["age"]) if with_age else None
-            if age is None:
-                continue
-            for key in age_keys.get((grade, age), ()):
-                out[key + sex] += n
-        for (grade, sex), n in by_grade.items():
-            out[f"~E|{grade}|{sex}"] += n
     # Grades without an age grid count from the total column, where the form has one.
     totals = form.elements.get("enrolment_total")
     by_grade_total = totals is not None and {"grade", "sex"} <= set(totals.dims)
@@ -238,22 +284,35 @@ class _Deltas:
     """Changes to the totals, merged by primary key before they are written."""
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[Any, ...], list[int]] = {}
+        # place -> key -> [sum, schools]: a contribution adds into one map of its place, and
+        # the primary keys are made once per merged row when written.
+        self.by_place: dict[Place, dict[str, list[int]]] = {}
 
     def add(self, place: Place, cells: Cells, sign: int) -> None:
-        year, form, unit, status, own, loc = place
-        element_of = _ELEMENT_OF
+        rows = self.by_place.get(place)
+        if rows is None:
+            rows = self.by_place[place] = {}
         for key, value in cells.items():
-            element = element_of.get(key)
-            if element is None:
-                element = element_of[key] = key.split("|", 1)[0]
-            pk = (year, form, element, unit, key, status, own, loc)
-            row = self.rows.get(pk)
+            row = rows.get(key)
             if row is None:
-                self.rows[pk] = [sign * value, sign]
+                rows[key] = [sign * value, sign]
             else:
                 row[0] += sign * value
                 row[1] += sign
+
+    @property
+    def rows(self) -> dict[tuple[Any, ...], list[int]]:
+        """The deltas by primary key (year, form, element, unit, key, status, ownership,
+        locality)."""
+        element_of = _ELEMENT_OF
+        out: dict[tuple[Any, ...], list[int]] = {}
+        for (year, form, unit, status, own, loc), rows in self.by_place.items():
+            for key, d in rows.items():
+                element = element_of.get(key)
+                if element is None:
+                    element = element_of[key] = key.split("|", 1)[0]
+                out[(year, form, element, unit, key, status, own, loc)] = d
+        return out
 
     def write(self, session: Session, table: Any, docs: bool = False) -> None:
         """Add the deltas to the table in one statement per 20,000 rows, in key order; with
@@ -410,11 +469,12 @@ def school_summary(cells: Cells, structure: Structure) -> dict[str, Any]:
             parts = k.split("|", 2)
             if len(parts) == 3:  # teachers|level|…
                 teachers[parts[1]] = teachers.get(parts[1], 0) + n
-    for lv in structure.levels:
-        pupils = sum(cells.get(f"~E|{g}|{s}", 0) for g in lv.grades for s in ("F", "M"))
-        girls = sum(cells.get(f"~E|{g}|F", 0) for g in lv.grades)
-        repeaters = sum(cells.get(f"repeaters|{g}|{s}", 0) for g in lv.grades for s in ("F", "M"))
-        levels[lv.code] = [pupils, girls, repeaters, teachers.get(lv.code)]
+    get = cells.get
+    for code, pupil_keys, girl_keys, repeater_keys in structure.summary_keys:
+        pupils = sum(get(k, 0) for k in pupil_keys)
+        girls = sum(get(k, 0) for k in girl_keys)
+        repeaters = sum(get(k, 0) for k in repeater_keys)
+        levels[code] = [pupils, girls, repeaters, teachers.get(code)]
         all_pupils += pupils
     rooms_keys = ("classrooms|good", "classrooms|needs_repair")
     rooms = (
