@@ -76,6 +76,8 @@ def kept_as_row(element: str) -> bool:
 _ELEMENT_OF: dict[str, str] = {}
 # Documents sent in one statement (a rebuild holds every document of the country).
 DOCS_PER_STATEMENT = 500
+# Field names of a row sent as a JSON object (PostgreSQL's json_to_recordset), short to send.
+_SHORT = tuple("abcdefghij")
 
 
 _forms = FormCache()
@@ -317,17 +319,31 @@ class _Deltas:
     def write(self, session: Session, table: Any, docs: bool = False) -> None:
         """Add the deltas to the table in one statement per 20,000 rows, in key order; with
         `docs`, the cells indicators do not read go to their documents instead."""
-        items = list(self.rows.items())
-        if docs:
-            self._write_docs(session, {pk: d for pk, d in items if not kept_as_row(pk[2])})
-            items = [(pk, d) for pk, d in items if kept_as_row(pk[2])]
-        items = [(pk, d) for pk, d in items if d[0] or d[1]]
+        element_of = _ELEMENT_OF
+        items: list[tuple[tuple[Any, ...], list[int]]] = []
+        by_doc: dict[Place, dict[str, list[int]]] = {}
+        for place, deltas in self.by_place.items():
+            year, form, unit, status, own, loc = place
+            doc = None
+            for key, d in deltas.items():
+                if not (d[0] or d[1]):
+                    continue
+                element = element_of.get(key)
+                if element is None:
+                    element = element_of[key] = key.split("|", 1)[0]
+                if docs and not kept_as_row(element):
+                    if doc is None:
+                        doc = by_doc[place] = {}
+                    doc[key] = d
+                else:
+                    items.append(((year, form, element, unit, key, status, own, loc), d))
+        if by_doc:
+            self._write_docs(session, by_doc)
         if not items:
             return
         postgres = session.get_bind().dialect.name == "postgresql"
         if postgres:  # one lock order for every writer (SQLite has one writer at a time)
             items.sort(key=itemgetter(0))
-        rows = [(*pk, d[0], d[1]) for pk, d in items]
         t = table.__table__
         names = [c.name for c in t.primary_key.columns]
         upsert = (
@@ -335,20 +351,24 @@ class _Deltas:
             f"value = {t.name}.value + excluded.value, schools = {t.name}.schools + excluded.schools"
         )
         columns = ", ".join([*names, "value", "schools"])
+        rows: list[Any]
         if postgres:
-            # One JSON array of rows, unnested by the server in order (so in key order).
+            # One JSON array of rows, typed by the server in one pass (json_to_recordset: a
+            # quarter faster than picking and casting each field), in order (so in key order).
             types = ["int", "text", "text", "int", "text", "text", "text", "text", "bigint", "int"]
-            picks = ", ".join(f"CAST(r->>{j} AS {ty})" for j, ty in enumerate(types))
+            record = ", ".join(f"{_SHORT[j]} {ty}" for j, ty in enumerate(types))
             sql = text(
-                f"INSERT INTO {t.name} ({columns}) SELECT {picks} "
-                f"FROM json_array_elements(CAST(:rows AS json)) AS r {upsert}"
+                f"INSERT INTO {t.name} ({columns}) SELECT {', '.join(_SHORT[:10])} "
+                f"FROM json_to_recordset(CAST(:rows AS json)) AS r({record}) {upsert}"
             )
+            rows = [dict(zip(_SHORT, (*pk, d[0], d[1]), strict=True)) for pk, d in items]
         else:
             picks = ", ".join(f"json_extract(value, '$[{j}]')" for j in range(10))
             sql = text(
                 f"INSERT INTO {t.name} ({columns}) SELECT {picks} FROM json_each(:rows) "
                 f"WHERE true {upsert}"
             )
+            rows = [(*pk, d[0], d[1]) for pk, d in items]
         for i in range(0, len(rows), 20000):
             session.execute(sql, {"rows": orjson.dumps(rows[i : i + 20000]).decode()})
         # A cell no school gives any more leaves no row behind (only rows that lost a school
@@ -359,22 +379,19 @@ class _Deltas:
             session.execute(delete(t).where(pk.in_(emptied[i : i + 500]), t.c.schools == 0))
 
     @staticmethod
-    def _write_docs(session: Session, deltas: dict[tuple[Any, ...], list[int]]) -> None:
-        """Merge deltas into the documents of their splits, one statement per 500 documents,
-        in key order (the database adds each key's [sum, schools] and drops keys that reach
-        zero); a document left with no cell goes."""
-        by_doc: dict[tuple[Any, ...], dict[str, list[int]]] = defaultdict(dict)
-        for pk, d in deltas.items():
-            if d[0] or d[1]:
-                by_doc[(pk[0], pk[1], pk[3], pk[5], pk[6], pk[7])][pk[4]] = d
-        if not by_doc:
-            return
+    def _write_docs(session: Session, by_doc: dict[Place, dict[str, list[int]]]) -> None:
+        """Merge deltas (by split: its document's key, then cell) into the documents, one
+        statement per 500 documents, in key order (the database adds each key's [sum, schools]
+        and drops keys that reach zero); a document left with no cell goes."""
         keys = sorted(by_doc)
         merge = _merge_docs_sql(session.get_bind().dialect.name)
         step = DOCS_PER_STATEMENT
+        postgres = session.get_bind().dialect.name == "postgresql"
         for i in range(0, len(keys), step):
-            rows = orjson.dumps([[*k, by_doc[k]] for k in keys[i : i + step]]).decode()
-            session.execute(merge, {"rows": rows})
+            chunk: list[Any] = [[*k, by_doc[k]] for k in keys[i : i + step]]
+            if postgres:  # objects for json_to_recordset (see _merge_docs_sql)
+                chunk = [dict(zip(_SHORT, r, strict=False)) for r in chunk]
+            session.execute(merge, {"rows": orjson.dumps(chunk).decode()})
         emptied = [k for k in keys if any(n < 0 for _, n in by_doc[k].values())]
         t = table_of(IndicatorCells)
         for i in range(0, len(emptied), step):
@@ -391,8 +408,11 @@ def _merge_docs_sql(dialect: str) -> Any:
     `indicator_cells`, key by key, in the database."""
     names = "year, form_code, unit_id, status, ownership, locality"
     if dialect == "postgresql":
-        picks = "CAST(r->>0 AS int), r->>1, CAST(r->>2 AS int), r->>3, r->>4, r->>5, r->6"
-        source = "json_array_elements(CAST(:rows AS json)) AS r"
+        picks = "a, b, c, d, e, f, g"
+        source = (
+            "json_to_recordset(CAST(:rows AS json)) "
+            "AS r(a int, b text, c int, d text, e text, f text, g json)"
+        )
         each = "SELECT key AS k, CAST(value->>0 AS bigint) AS v, CAST(value->>1 AS bigint) AS n FROM json_each({})"
         merged = (
             "SELECT coalesce(json_object_agg(k, json_build_array(v, n)), CAST('{{}}' AS json)) "
