@@ -204,11 +204,19 @@ def _written_states(session: Session) -> dict[int, ReturnState]:
 
 
 @event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_soft_rollback")
 def _forget_written(session: Session, *_: Any) -> None:
-    # A rolled-back savepoint may have held rows that are gone; after the commit the rows are
-    # no longer locked by this session. Either way, what it wrote is read back when needed.
+    # After the commit the rows are no longer locked by this session (the event also comes
+    # when a savepoint is released: then the hand is dropped too early, never too late).
     session.info.pop(_STATES, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_undone(session: Session, *_: Any) -> None:
+    # A rollback (of the transaction or of a savepoint) may have undone rows and revisions
+    # held in hand; a retry or a concurrent writer may store other values under the same
+    # (return, revision). What is still needed is read back.
+    session.info.pop(_STATES, None)
+    session.info.pop(_SEEN, None)
 
 
 def return_states(session: Session, return_ids: Collection[int]) -> dict[int, ReturnState]:
