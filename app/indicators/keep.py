@@ -72,8 +72,12 @@ def kept_as_row(element: str) -> bool:
     return element[:1] in ("~", "_") or element.split(":")[-1] in ROW_ELEMENTS
 
 
-# key -> its element (`element|opt…`): the keys of a form are few, and every cell asks
-_ELEMENT_OF: dict[str, str] = {}
+@cache
+def element_of(key: str) -> str:
+    """A key's element (`element|opt…`): the keys of a form are few, and every cell asks."""
+    return key.split("|", 1)[0]
+
+
 # Documents sent in one statement (a rebuild holds every document of the country).
 DOCS_PER_STATEMENT = 500
 # Field names of a row sent as a JSON object (PostgreSQL's json_to_recordset), short to send.
@@ -272,7 +276,7 @@ def pair_cells(base: Cells, outcome: Cells) -> Cells:
         f"{side}:{k}": v
         for side, cells in (("0", base), ("1", outcome))
         for k, v in cells.items()
-        if k.split("|", 1)[0] in _FLOW_ELEMENTS
+        if element_of(k) in _FLOW_ELEMENTS
     }
     out["_pair"] = 1
     return out
@@ -306,20 +310,15 @@ class _Deltas:
     def rows(self) -> dict[tuple[Any, ...], list[int]]:
         """The deltas by primary key (year, form, element, unit, key, status, ownership,
         locality)."""
-        element_of = _ELEMENT_OF
-        out: dict[tuple[Any, ...], list[int]] = {}
-        for (year, form, unit, status, own, loc), rows in self.by_place.items():
-            for key, d in rows.items():
-                element = element_of.get(key)
-                if element is None:
-                    element = element_of[key] = key.split("|", 1)[0]
-                out[(year, form, element, unit, key, status, own, loc)] = d
-        return out
+        return {
+            (year, form, element_of(key), unit, key, status, own, loc): d
+            for (year, form, unit, status, own, loc), rows in self.by_place.items()
+            for key, d in rows.items()
+        }
 
     def write(self, session: Session, table: Any, docs: bool = False) -> None:
         """Add the deltas to the table in one statement per 20,000 rows, in key order; with
         `docs`, the cells indicators do not read go to their documents instead."""
-        element_of = _ELEMENT_OF
         items: list[tuple[tuple[Any, ...], list[int]]] = []
         by_doc: dict[Place, dict[str, list[int]]] = {}
         for place, deltas in self.by_place.items():
@@ -328,9 +327,7 @@ class _Deltas:
             for key, d in deltas.items():
                 if not (d[0] or d[1]):
                     continue
-                element = element_of.get(key)
-                if element is None:
-                    element = element_of[key] = key.split("|", 1)[0]
+                element = element_of(key)
                 if docs and not kept_as_row(element):
                     if doc is None:
                         doc = by_doc[place] = {}
@@ -384,13 +381,13 @@ class _Deltas:
         statement per 500 documents, in key order (the database adds each key's [sum, schools]
         and drops keys that reach zero); a document left with no cell goes."""
         keys = sorted(by_doc)
-        merge = _merge_docs_sql(session.get_bind().dialect.name)
+        dialect = session.get_bind().dialect.name
+        merge = _merge_docs_sql(dialect)
         step = DOCS_PER_STATEMENT
-        postgres = session.get_bind().dialect.name == "postgresql"
         for i in range(0, len(keys), step):
             chunk: list[Any] = [[*k, by_doc[k]] for k in keys[i : i + step]]
-            if postgres:  # objects for json_to_recordset (see _merge_docs_sql)
-                chunk = [dict(zip(_SHORT, r, strict=False)) for r in chunk]
+            if dialect == "postgresql":  # objects for json_to_recordset (see _merge_docs_sql)
+                chunk = [dict(zip(_SHORT[:7], r, strict=True)) for r in chunk]
             session.execute(merge, {"rows": orjson.dumps(chunk).decode()})
         emptied = [k for k in keys if any(n < 0 for _, n in by_doc[k].values())]
         t = table_of(IndicatorCells)
@@ -716,7 +713,7 @@ def recount(session: Session, progress: Any = None) -> tuple["_Deltas", "_Deltas
             one_year.add(*_as_delta(counted, p), +1)
             p_cells = counted[(p.return_id, p.revision, tuple(p.levels))]
             # Only what a pair needs is kept for the pairs (a country's cells would not fit).
-            flow_part = {k: v for k, v in p_cells.items() if k.split("|", 1)[0] in _FLOW_ELEMENTS}
+            flow_part = {k: v for k, v in p_cells.items() if element_of(k) in _FLOW_ELEMENTS}
             counted_keep[(p.school_id, p.form_code, p.year)] = (p, flow_part)
         placements += batch
         if progress:
@@ -746,7 +743,7 @@ def kept_rows(session: Session) -> dict[tuple[Any, ...], tuple[int, int]]:
     out = table_rows(session, IndicatorTotal)
     for r in session.execute(select(table_of(IndicatorCells))).mappings():
         for key, (v, n) in r["cells"].items():
-            pk = (r["year"], r["form_code"], key.split("|", 1)[0], r["unit_id"], key, r["status"])
+            pk = (r["year"], r["form_code"], element_of(key), r["unit_id"], key, r["status"])
             out[(*pk, r["ownership"], r["locality"])] = (int(v), int(n))
     return out
 

@@ -566,7 +566,7 @@ def change_status(
         )
     ).one()
     before = ReturnStatus(row[0])
-    (session.info.get(_STATES) or {}).pop(return_id, None)
+    _written_states(session).pop(return_id, None)
     session.execute(
         update(CensusReturn)
         .where(col(CensusReturn.id) == return_id)
