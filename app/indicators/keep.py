@@ -78,6 +78,14 @@ def element_of(key: str) -> str:
     return key.split("|", 1)[0]
 
 
+@cache
+def _row_element(key: str) -> str | None:
+    """The element of a key kept as a row, None for a key kept in the documents (one lookup
+    for each key written)."""
+    element = element_of(key)
+    return element if kept_as_row(element) else None
+
+
 # Documents sent in one statement (a rebuild holds every document of the country).
 DOCS_PER_STATEMENT = 500
 # Field names of a row sent as a JSON object (PostgreSQL's json_to_recordset), short to send.
@@ -162,11 +170,13 @@ def _age(option: Any) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-_layouts: dict[int, tuple[CompiledForm, list[tuple[str, str, Any]]]] = {}
+# Per form: (element, kind, the key maker, the getter of its options, their keys by options).
+Layout = list[tuple[str, str, Any, Any, dict[Any, str]]]
+_layouts: dict[int, tuple[CompiledForm, Layout]] = {}
 
 
 def _key_maker(code: str, dims: Sequence[str]) -> Any:
-    """cell -> its key, `element|opt|opt…` (an f-string per arity: this runs for every cell)."""
+    """cell -> its key, `element|opt|opt…` (an f-string per arity)."""
     if len(dims) == 1:
         (a,) = dims
         return lambda c: f"{code}|{c[a]}"
@@ -179,22 +189,25 @@ def _key_maker(code: str, dims: Sequence[str]) -> Any:
     return lambda c: code + "|" + "|".join(str(c[x]) for x in dims)
 
 
-def _layout(form: CompiledForm) -> list[tuple[str, str, Any]]:
+def _layout(form: CompiledForm) -> Layout:
     hit = _layouts.get(id(form))
     if hit is None or hit[0] is not form:
-        layout = []
+        layout: Layout = []
         for e in form.definition.elements:
             if e.type == "count" and e.dimensions:
-                layout.append((e.code, "cells", _key_maker(e.code, e.dimensions)))
+                # A cell's options are picked in C (itemgetter) and its key made once per
+                # distinct options (below), not once per cell of every return.
+                getter = itemgetter(*e.dimensions)
+                layout.append((e.code, "cells", _key_maker(e.code, e.dimensions), getter, {}))
             elif e.type in ("count", "boolean", "choice"):
-                layout.append((e.code, e.type, None))
+                layout.append((e.code, e.type, None, None, {}))
         hit = _layouts[id(form)] = (form, layout)
     return hit[1]
 
 
-# (form, structure) -> the enrolment plan: each enrolment cell's key -> every key it counts in
-# (itself, pupils by grade, the NER/ANER keys of its age); forms and structures are few.
-Plan = dict[str, tuple[str, ...]]
+# (form, structure) -> the enrolment plan: each enrolment cell's options -> every key it counts
+# in (itself, pupils by grade, the NER/ANER keys of its age); forms and structures are few.
+Plan = dict[Any, tuple[str, ...]]
 _PLAN_MAX = 20_000
 _plans: dict[tuple[int, int], tuple[CompiledForm, Structure, Plan | None, bool]] = {}
 
@@ -231,7 +244,7 @@ def cells_of(
     """One return's contribution (see the module's docstring)."""
     out: Cells = defaultdict(int)
     plan, with_age = _enrolment_plan(form, structure)
-    for code, kind, key_of in _layout(form):
+    for code, kind, key_of, options_of, keys in _layout(form):
         v = values.get(code)
         if v is None:
             continue
@@ -240,17 +253,23 @@ def cells_of(
                 # A cell's keys are found once per form and structure, not once per return.
                 for cell in v:
                     n = int(cell["value"])
-                    key = key_of(cell)
-                    keys = plan.get(key)
-                    if keys is None:
-                        keys = _enrolment_keys(key, cell, structure, with_age)
+                    options = options_of(cell)
+                    found = plan.get(options)
+                    if found is None:
+                        found = _enrolment_keys(key_of(cell), cell, structure, with_age)
                         if len(plan) < _PLAN_MAX:  # a form's cells are few; odd ones not kept
-                            plan[key] = keys
-                    for k in keys:
+                            plan[options] = found
+                    for k in found:
                         out[k] += n
                 continue
             for cell in v:
-                out[key_of(cell)] += int(cell["value"])
+                options = options_of(cell)
+                key = keys.get(options)
+                if key is None:
+                    key = key_of(cell)
+                    if len(keys) < _PLAN_MAX:
+                        keys[options] = key
+                out[key] += int(cell["value"])
         elif kind == "count":
             out[code] += int(v)
         elif kind == "boolean":
@@ -327,13 +346,15 @@ class _Deltas:
             for key, d in deltas.items():
                 if not (d[0] or d[1]):
                     continue
-                element = element_of(key)
-                if docs and not kept_as_row(element):
-                    if doc is None:
-                        doc = by_doc[place] = {}
-                    doc[key] = d
-                else:
-                    items.append(((year, form, element, unit, key, status, own, loc), d))
+                element = _row_element(key)
+                if element is None:
+                    if docs:
+                        if doc is None:
+                            doc = by_doc[place] = {}
+                        doc[key] = d
+                        continue
+                    element = element_of(key)
+                items.append(((year, form, element, unit, key, status, own, loc), d))
         if by_doc:
             self._write_docs(session, by_doc)
         if not items:
