@@ -346,15 +346,13 @@ class _Deltas:
             for key, d in deltas.items():
                 if not (d[0] or d[1]):
                     continue
-                element = _row_element(key)
-                if element is None:
-                    if docs:
-                        if doc is None:
-                            doc = by_doc[place] = {}
-                        doc[key] = d
-                        continue
-                    element = element_of(key)
-                items.append(((year, form, element, unit, key, status, own, loc), d))
+                element = _row_element(key) if docs else element_of(key)
+                if element is None:  # kept in its split's document
+                    if doc is None:
+                        doc = by_doc[place] = {}
+                    doc[key] = d
+                else:
+                    items.append(((year, form, element, unit, key, status, own, loc), d))
         if by_doc:
             self._write_docs(session, by_doc)
         if not items:
