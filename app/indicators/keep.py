@@ -27,7 +27,6 @@ from sqlalchemy import (
     cast,
     delete,
     func,
-    insert,
     or_,
     select,
     text,
@@ -88,8 +87,9 @@ def _row_element(key: str) -> str | None:
 
 # Documents sent in one statement (a rebuild holds every document of the country).
 DOCS_PER_STATEMENT = 500
-# Field names of a row sent as a JSON object (PostgreSQL's json_to_recordset), short to send.
-_SHORT = tuple("abcdefghij")
+# Field names of a place sent as a JSON object (PostgreSQL's json_to_recordset), short to send:
+# year, form, unit, status, ownership, locality and its {key: [sum, schools]}.
+_SHORT = tuple("abcdefg")
 
 
 _forms = FormCache()
@@ -312,11 +312,15 @@ class _Deltas:
         # place -> key -> [sum, schools]: a contribution adds into one map of its place, and
         # the primary keys are made once per merged row when written.
         self.by_place: dict[Place, dict[str, list[int]]] = {}
+        self.removed = False  # a contribution was taken out: some rows may reach zero schools
 
     def add(self, place: Place, cells: Cells, sign: int) -> None:
         rows = self.by_place.get(place)
-        if rows is None:
-            rows = self.by_place[place] = {}
+        if sign < 0:
+            self.removed = True
+        if rows is None:  # the place's first contribution
+            self.by_place[place] = {key: [sign * value, sign] for key, value in cells.items()}
+            return
         for key, value in cells.items():
             row = rows.get(key)
             if row is None:
@@ -336,61 +340,49 @@ class _Deltas:
         }
 
     def write(self, session: Session, table: Any, docs: bool = False) -> None:
-        """Add the deltas to the table in one statement per 20,000 rows, in key order; with
-        `docs`, the cells indicators do not read go to their documents instead."""
-        items: list[tuple[tuple[Any, ...], list[int]]] = []
+        """Add the deltas to the table, each place's rows sent as one JSON object {key: [sum,
+        schools]} (the database makes the primary keys and adds them in key order, so concurrent
+        writers lock rows in one order), about 20,000 rows a statement; with `docs`, the cells
+        indicators do not read go to their documents instead."""
+        places: list[tuple[Place, dict[str, list[int]]]] = []
         by_doc: dict[Place, dict[str, list[int]]] = {}
         for place, deltas in self.by_place.items():
-            year, form, unit, status, own, loc = place
-            doc = None
+            rows: dict[str, list[int]] = {}
+            doc: dict[str, list[int]] = {}
             for key, d in deltas.items():
-                if not (d[0] or d[1]):
-                    continue
-                element = _row_element(key) if docs else element_of(key)
-                if element is None:  # kept in its split's document
-                    if doc is None:
-                        doc = by_doc[place] = {}
-                    doc[key] = d
-                else:
-                    items.append(((year, form, element, unit, key, status, own, loc), d))
+                if d[0] or d[1]:
+                    (rows if not docs or _row_element(key) else doc)[key] = d
+            if rows:
+                places.append((place, rows))
+            if doc:
+                by_doc[place] = doc
         if by_doc:
             self._write_docs(session, by_doc)
-        if not items:
+        if not places:
             return
-        postgres = session.get_bind().dialect.name == "postgresql"
-        if postgres:  # one lock order for every writer (SQLite has one writer at a time)
-            items.sort(key=itemgetter(0))
         t = table.__table__
-        names = [c.name for c in t.primary_key.columns]
-        upsert = (
-            f"ON CONFLICT ({', '.join(names)}) DO UPDATE SET "
-            f"value = {t.name}.value + excluded.value, schools = {t.name}.schools + excluded.schools"
-        )
-        columns = ", ".join([*names, "value", "schools"])
-        rows: list[Any]
-        if postgres:
-            # One JSON array of rows, typed by the server in one pass (json_to_recordset: a
-            # quarter faster than picking and casting each field), in order (so in key order).
-            types = ["int", "text", "text", "int", "text", "text", "text", "text", "bigint", "int"]
-            record = ", ".join(f"{_SHORT[j]} {ty}" for j, ty in enumerate(types))
-            sql = text(
-                f"INSERT INTO {t.name} ({columns}) SELECT {', '.join(_SHORT[:10])} "
-                f"FROM json_to_recordset(CAST(:rows AS json)) AS r({record}) {upsert}"
-            )
-            rows = [dict(zip(_SHORT, (*pk, d[0], d[1]), strict=True)) for pk, d in items]
-        else:
-            picks = ", ".join(f"json_extract(value, '$[{j}]')" for j in range(10))
-            sql = text(
-                f"INSERT INTO {t.name} ({columns}) SELECT {picks} FROM json_each(:rows) "
-                f"WHERE true {upsert}"
-            )
-            rows = [(*pk, d[0], d[1]) for pk, d in items]
-        for i in range(0, len(rows), 20000):
-            session.execute(sql, {"rows": orjson.dumps(rows[i : i + 20000]).decode()})
+        sql = _add_rows_sql(session.get_bind().dialect.name, t.name)
+        chunk: list[Any] = []
+        size = 0
+        for place, rows in places:
+            chunk.append([*place, rows])
+            size += len(rows)
+            if size >= 20000:
+                session.execute(sql, {"rows": _places_json(session, chunk)})
+                chunk, size = [], 0
+        if chunk:
+            session.execute(sql, {"rows": _places_json(session, chunk)})
+        if not self.removed:
+            return
         # A cell no school gives any more leaves no row behind (only rows that lost a school
         # can have reached zero).
         pk = tuple_(*t.primary_key.columns)
-        emptied = [k for k, d in items if d[1] < 0]
+        emptied = [
+            (year, form, element_of(key), unit, key, status, own, loc)
+            for (year, form, unit, status, own, loc), rows in places
+            for key, d in rows.items()
+            if d[1] < 0
+        ]
         for i in range(0, len(emptied), 500):
             session.execute(delete(t).where(pk.in_(emptied[i : i + 500]), t.c.schools == 0))
 
@@ -404,10 +396,8 @@ class _Deltas:
         merge = _merge_docs_sql(dialect)
         step = DOCS_PER_STATEMENT
         for i in range(0, len(keys), step):
-            chunk: list[Any] = [[*k, by_doc[k]] for k in keys[i : i + step]]
-            if dialect == "postgresql":  # objects for json_to_recordset (see _merge_docs_sql)
-                chunk = [dict(zip(_SHORT[:7], r, strict=True)) for r in chunk]
-            session.execute(merge, {"rows": orjson.dumps(chunk).decode()})
+            chunk = [[*k, by_doc[k]] for k in keys[i : i + step]]
+            session.execute(merge, {"rows": _places_json(session, chunk)})
         emptied = [k for k in keys if any(n < 0 for _, n in by_doc[k].values())]
         t = table_of(IndicatorCells)
         for i in range(0, len(emptied), step):
@@ -417,6 +407,44 @@ class _Deltas:
                     func.length(cast(t.c.cells, String)) <= 2,  # "{}"
                 )
             )
+
+
+def _places_json(session: Session, chunk: list[list[Any]]) -> str:
+    """[[year, form, unit, status, ownership, locality, {key: [sum, schools]}], …] as the
+    statement reads it: arrays for SQLite's json_each, objects for PostgreSQL's
+    json_to_recordset (which types every field in one pass)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return orjson.dumps([dict(zip(_SHORT, r, strict=True)) for r in chunk]).decode()
+    return orjson.dumps(chunk).decode()
+
+
+@lru_cache(maxsize=8)
+def _add_rows_sql(dialect: str, table: str) -> Any:
+    """INSERT … ON CONFLICT that adds a JSON array of places, each with its rows {key: [sum,
+    schools]}, into a totals table, the element cut from each key by the database."""
+    names = "year, form_code, element, unit_id, key, status, ownership, locality"
+    upsert = (
+        f"ON CONFLICT ({names}) DO UPDATE SET value = {table}.value + excluded.value, "
+        f"schools = {table}.schools + excluded.schools"
+    )
+    if dialect == "postgresql":
+        return text(
+            f"INSERT INTO {table} ({names}, value, schools) "
+            "SELECT r.a, r.b, split_part(c.key, '|', 1), r.c, c.key, r.d, r.e, r.f, "
+            "CAST(c.value->>0 AS bigint), CAST(c.value->>1 AS int) "
+            "FROM json_to_recordset(CAST(:rows AS json)) "
+            "AS r(a int, b text, c int, d text, e text, f text, g json) "
+            "CROSS JOIN LATERAL json_each(r.g) AS c "
+            f"ORDER BY 1, 2, 3, 4, 5, 6, 7, 8 {upsert}"
+        )
+    field = [f"json_extract(p.value, '$[{j}]')" for j in range(6)]
+    element = "CASE WHEN instr(c.key, '|') > 0 THEN substr(c.key, 1, instr(c.key, '|') - 1) ELSE c.key END"
+    return text(
+        f"INSERT INTO {table} ({names}, value, schools) "
+        f"SELECT {field[0]}, {field[1]}, {element}, {field[2]}, c.key, {field[3]}, {field[4]}, "
+        f"{field[5]}, json_extract(c.value, '$[0]'), json_extract(c.value, '$[1]') "
+        f"FROM json_each(:rows) AS p, json_each(p.value, '$[6]') AS c WHERE true {upsert}"
+    )
 
 
 def _merge_docs_sql(dialect: str) -> Any:
@@ -559,10 +587,30 @@ def _placements(session: Session, *where: Any) -> dict[int, Placement]:
     return out
 
 
+@lru_cache(maxsize=2)
+def _insert_placements_sql(dialect: str) -> Any:
+    """INSERT of a JSON array of placements (objects of their fields) in one statement."""
+    names = ", ".join(_PLACEMENT_FIELDS)
+    if dialect == "postgresql":
+        text_fields = {"form_code", "ownership", "locality", "status"}
+        record = ", ".join(
+            f"{f} {'jsonb' if f in ('levels', 'figures') else 'text' if f in text_fields else 'int'}"
+            for f in _PLACEMENT_FIELDS
+        )
+        source = f"SELECT {names} FROM json_to_recordset(CAST(:rows AS json)) AS r({record})"
+    else:
+        picks = ", ".join(f"json_extract(value, '$.{f}')" for f in _PLACEMENT_FIELDS)
+        source = f"SELECT {picks} FROM json_each(:rows)"
+    return text(f"INSERT INTO indicator_placement ({names}) {source}")
+
+
 def _store_placements(session: Session, fresh: list[Placement], changed: list[Placement]) -> None:
     t = table_of(IndicatorPlacement)
+    if fresh:
+        sql = _insert_placements_sql(session.get_bind().dialect.name)
     for i in range(0, len(fresh), 2000):
-        session.execute(insert(t), [p.row() for p in fresh[i : i + 2000]])
+        chunk = [p.__dict__ for p in fresh[i : i + 2000]]  # levels (a tuple) as an array
+        session.execute(sql, {"rows": orjson.dumps(chunk).decode()})
     if changed:
         fields = [f for f in _PLACEMENT_FIELDS if f != "return_id"]
         session.execute(
