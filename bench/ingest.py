@@ -10,6 +10,7 @@ kind of database with the same batch size, no HTTP and no checks).
     python bench/ingest.py --db postgresql --batch 1 --returns 500 --profile /tmp/push.prof
     python bench/ingest.py --app-root /work/old ...    # another checkout, for back to back runs
     python bench/ingest.py --db postgresql --no-keep   # without keeping the figures current
+    python bench/ingest.py --db postgresql --by-district --keep-rounds 3   # the two, alternated
 
 Every request is timed: returns/s and the per-request latency (p50/p90/p99) are printed; with
 --batch 1 a request is one return and the raw ceiling is one return per transaction. A 503 with
@@ -21,6 +22,11 @@ PYTHONPATH), so old and new code can be measured back to back with the same harn
 
 --no-keep serves with EMIS_BENCH_NO_KEEPERS=1: the push skips keeping the indicator totals
 current (what keeping costs is the ratio of a run with it to one without, back to back).
+
+--keep-rounds R measures keeping's cost in one command: R rounds of a run with keeping then
+one without, each on a fresh copy of the same prepared database (a PostgreSQL template, a copy
+of the SQLite file), and prints every run, the median of each side and keep / no-keep (issue 10's
+target is ≥ 0.8). Alternating cancels most of this machine's drift between minutes.
 
 --profile FILE runs the one server worker under cProfile (every request thread and the event
 loop, merged) and writes FILE (pstats: `python -m pstats FILE`, snakeviz) and FILE.txt (the top
@@ -86,6 +92,31 @@ def drop_database(url: str) -> None:
     with eng.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
     eng.dispose()
+
+
+def clone_database(url: str, tag: str, workdir: Path) -> str:
+    """A fresh copy of a prepared database (nobody connected to it): PostgreSQL's CREATE
+    DATABASE … TEMPLATE, a copy of the SQLite file."""
+    if url.startswith("sqlite"):
+        import shutil
+
+        source = Path(url.removeprefix("sqlite:///"))
+        target = workdir / (tag + ".db")
+        for suffix in ("", "-wal", "-shm"):
+            if Path(str(source) + suffix).exists():
+                shutil.copyfile(str(source) + suffix, str(target) + suffix)
+        return f"sqlite:///{target}"
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    template = make_url(url).database
+    name = f"emis_bench_{tag}_{os.getpid()}"
+    eng = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    eng.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def prepare(
@@ -489,6 +520,13 @@ def main() -> None:
         help="serve without keeping the indicator totals current (EMIS_BENCH_NO_KEEPERS=1)",
     )
     ap.add_argument(
+        "--keep-rounds",
+        type=int,
+        metavar="R",
+        help="R rounds of a run with keeping then one without, on copies of one prepared "
+        "database; prints keep / no-keep of the medians",
+    )
+    ap.add_argument(
         "--app-root",
         type=Path,
         help="source tree to measure (its app/ and migrations/); default: this checkout",
@@ -525,6 +563,9 @@ def main() -> None:
             prepare(raw_url, args.returns, args.seed)
             items = make_items(year, schools, args.seed)
             cells = sum(cell_count(it["values"]) for it in items)
+            if args.keep_rounds:
+                keep_rounds(args, url, raw_url, items, users, tmp)
+                return
             print("Pushing over HTTP …", file=sys.stderr)
             http = run_http(
                 url,
@@ -587,6 +628,59 @@ def main() -> None:
     print(f"{'ratio to raw':24}{result['ratio_to_raw']:>16}")
     if args.profile:
         print(f"profile: {args.profile} and {args.profile}.txt (figures above are profiled)")
+    print(json.dumps(result))
+
+
+def keep_rounds(
+    args: argparse.Namespace, url: str, raw_url: str, items: list[dict], users: dict, tmp: Path
+) -> None:
+    """Keeping's cost: runs with and without it alternated, each on a copy of `url`."""
+    runs: dict[bool, list[float]] = {True: [], False: []}
+    for r in range(args.keep_rounds):
+        for keep in (True, False):
+            copy = clone_database(url, f"round{r}{'k' if keep else 'n'}", tmp)
+            try:
+                print(f"Round {r + 1}, {'keeping' if keep else 'not keeping'} …", file=sys.stderr)
+                http = run_http(
+                    copy,
+                    items,
+                    users,
+                    args.batch,
+                    args.workers,
+                    args.concurrency,
+                    tmp,
+                    args.sqlite_synchronous,
+                    None,
+                    not keep,
+                )
+            finally:
+                drop_database(copy)
+            runs[keep].append(http["returns_per_s"])
+    print("Raw ceiling …", file=sys.stderr)
+    raw = run_raw(raw_url, items, args.batch, args.sqlite_synchronous)
+    keep_median, plain_median = (statistics.median(runs[k]) for k in (True, False))
+    print(f"{'returns/s':24}{'keeping':>12}{'not keeping':>14}{'keep / no-keep':>16}")
+    for r, (a, b) in enumerate(zip(runs[True], runs[False], strict=True)):
+        print(f"{'round ' + str(r + 1):24}{a:>12.1f}{b:>14.1f}{a / b:>16.2f}")
+    ratio = keep_median / plain_median
+    print(f"{'median':24}{keep_median:>12.1f}{plain_median:>14.1f}{ratio:>16.2f}")
+    print(f"{'raw ceiling':24}{raw['returns_per_s']:>12.1f}")
+    print(f"target keep / no-keep >= 0.8: {'met' if ratio >= 0.8 else 'not met'}")
+    result = {
+        "db": args.db,
+        "returns": len(items),
+        "batch": args.batch,
+        "by_district": args.by_district,
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "keeping_returns_per_s": [round(x, 1) for x in runs[True]],
+        "not_keeping_returns_per_s": [round(x, 1) for x in runs[False]],
+        "keep_over_no_keep": round(ratio, 3),
+        "raw_returns_per_s": round(raw["returns_per_s"], 1),
+        "cpus": os.cpu_count(),
+        "app_root": str(ROOT),
+        "commit": source_commit(ROOT),
+    }
     print(json.dumps(result))
 
 
