@@ -198,12 +198,13 @@ def run_raw(url: str, year: int, clients: int, requests: int) -> dict:
     engine = make_engine(url, pool_size=clients)
     elements = sorted({*_ONE_YEAR_ELEMENTS, *_FLOW_ELEMENTS})
     sql = text(
-        "SELECT unit_id, key, SUM(value), SUM(schools) FROM indicator_total "
-        "WHERE year = :y AND form_code = 'annual_school_census' AND element IN :e AND status IN :s "
-        "GROUP BY unit_id, key UNION ALL "
-        "SELECT unit_id, key, SUM(value), SUM(schools) FROM flow_total "
-        "WHERE year = :y AND form_code = 'annual_school_census' AND element IN :e AND status IN :s "
-        "GROUP BY unit_id, key"
+        " UNION ALL ".join(
+            "SELECT s.unit_id, t.key, SUM(t.value), SUM(t.schools) "
+            f"FROM indicator_split AS s JOIN {table} AS t ON t.split_id = s.id "
+            "WHERE s.year = :y AND s.form_code = 'annual_school_census' AND s.status IN :s "
+            "AND t.element IN :e GROUP BY s.unit_id, t.key"
+            for table in ("indicator_sum", "flow_sum")
+        )
     ).bindparams(
         bindparam("e", expanding=True),
         bindparam("s", expanding=True),

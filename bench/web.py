@@ -485,13 +485,14 @@ def run_raw_region(url: str, year: int, unit_ids: list[int], requests: int) -> d
 
     engine = make_engine(url)
     elements = sorted({*_ONE_YEAR_ELEMENTS, *_FLOW_ELEMENTS})
-    where = (
-        "WHERE year = :y AND form_code = 'annual_school_census' AND element IN :e "
-        "AND status IN :s AND unit_id IN :u GROUP BY unit_id, key"
-    )
     sql = text(
-        f"SELECT unit_id, key, SUM(value), SUM(schools) FROM indicator_total {where} UNION ALL "
-        f"SELECT unit_id, key, SUM(value), SUM(schools) FROM flow_total {where}"
+        " UNION ALL ".join(
+            "SELECT s.unit_id, t.key, SUM(t.value), SUM(t.schools) "
+            f"FROM indicator_split AS s JOIN {table} AS t ON t.split_id = s.id "
+            "WHERE s.year = :y AND s.form_code = 'annual_school_census' AND s.status IN :s "
+            "AND s.unit_id IN :u AND t.element IN :e GROUP BY s.unit_id, t.key"
+            for table in ("indicator_sum", "flow_sum")
+        )
     ).bindparams(
         bindparam("e", expanding=True),
         bindparam("s", expanding=True),

@@ -9,7 +9,7 @@ ages enrolled in it), `~ANER|level|sex` (the same ages enrolled in it or a highe
 
 To move a contribution, the old one is recomputed from the revision its placement names
 (revisions never change) and subtracted where it was counted, and the new one is added where it
-now belongs. Pairs of consecutive years of one school feed `flow_total` the same way. Rows are
+now belongs. Pairs of consecutive years of one school feed `flow_sum` the same way. Rows are
 upserted in primary-key order, so concurrent writers lock them in one order."""
 
 from collections import defaultdict
@@ -41,7 +41,13 @@ from app.core.db import table_of
 from app.core.derived import Dirty, register
 from app.forms.checking import CompiledForm
 from app.forms.service import FormCache
-from app.indicators.models import FlowTotal, IndicatorCells, IndicatorPlacement, IndicatorTotal
+from app.indicators.models import (
+    FlowTotal,
+    IndicatorCells,
+    IndicatorPlacement,
+    IndicatorSplit,
+    IndicatorTotal,
+)
 from app.registry import service as registry
 from app.returns import service as returns
 from app.returns.service import ReturnState
@@ -361,30 +367,29 @@ class _Deltas:
         if not places:
             return
         t = table.__table__
-        sql = _add_rows_sql(session.get_bind().dialect.name, t.name)
-        chunk: list[Any] = []
-        size = 0
-        for place, rows in places:
+        dialect = session.get_bind().dialect.name
+        new_splits = sorted({place for place, _ in places})
+        for i in range(0, len(new_splits), 2000):
+            chunk = [[*p, {}] for p in new_splits[i : i + 2000]]
+            session.execute(_new_splits_sql(dialect), {"rows": _places_json(session, chunk)})
+        sql = _add_rows_sql(dialect, t.name)
+        chunk, size = [], 0
+        for n, (place, rows) in enumerate(places, 1):
             chunk.append([*place, rows])
             size += len(rows)
-            if size >= 20000:
+            if size >= 20000 or n == len(places):
                 session.execute(sql, {"rows": _places_json(session, chunk)})
                 chunk, size = [], 0
-        if chunk:
-            session.execute(sql, {"rows": _places_json(session, chunk)})
         if not self.removed:
             return
         # A cell no school gives any more leaves no row behind (only rows that lost a school
-        # can have reached zero).
-        pk = tuple_(*t.primary_key.columns)
-        emptied = [
-            (year, form, element_of(key), unit, key, status, own, loc)
-            for (year, form, unit, status, own, loc), rows in places
-            for key, d in rows.items()
-            if d[1] < 0
-        ]
+        # can have reached zero, and a row of no school is never kept).
+        sp = table_of(IndicatorSplit)
+        where = tuple_(*(sp.c[f] for f in _SPLIT_FIELDS))
+        emptied = [p for p, rows in places if any(d[1] < 0 for d in rows.values())]
         for i in range(0, len(emptied), 500):
-            session.execute(delete(t).where(pk.in_(emptied[i : i + 500]), t.c.schools == 0))
+            splits = select(sp.c.id).where(where.in_(emptied[i : i + 500]))
+            session.execute(delete(t).where(t.c.split_id.in_(splits), t.c.schools == 0))
 
     @staticmethod
     def _write_docs(session: Session, by_doc: dict[Place, dict[str, list[int]]]) -> None:
@@ -418,32 +423,63 @@ def _places_json(session: Session, chunk: list[list[Any]]) -> str:
     return orjson.dumps(chunk).decode()
 
 
+_SPLIT_FIELDS = ("year", "form_code", "unit_id", "status", "ownership", "locality")
+
+
+def _place_source(dialect: str) -> tuple[str, list[str], str]:
+    """How a statement reads a JSON array of places (see _places_json): its FROM, the six
+    fields of a place, and its {key: [sum, schools]}."""
+    if dialect == "postgresql":
+        source = (
+            "json_to_recordset(CAST(:rows AS json)) "
+            "AS r(a int, b text, c int, d text, e text, f text, g json)"
+        )
+        return source, [f"r.{x}" for x in "abcdef"], "r.g"
+    return (
+        "json_each(:rows) AS r",
+        [f"json_extract(r.value, '$[{j}]')" for j in range(6)],
+        "r.value, '$[6]'",
+    )
+
+
+def _same_split(fields: list[str]) -> str:
+    return " AND ".join(f"s.{f} = {x}" for f, x in zip(_SPLIT_FIELDS, fields, strict=True))
+
+
+@lru_cache(maxsize=2)
+def _new_splits_sql(dialect: str) -> Any:
+    """INSERT of the places of a JSON array that have no split yet, in key order (so writers
+    that create the same splits wait for each other instead of deadlocking; one that waited
+    finds the other's split committed in its next statement, read committed)."""
+    source, fields, _ = _place_source(dialect)
+    return text(
+        f"INSERT INTO indicator_split ({', '.join(_SPLIT_FIELDS)}) SELECT {', '.join(fields)} "
+        f"FROM {source} WHERE NOT EXISTS (SELECT 1 FROM indicator_split AS s "
+        f"WHERE {_same_split(fields)}) ORDER BY 1, 2, 3, 4, 5, 6 ON CONFLICT DO NOTHING"
+    )
+
+
 @lru_cache(maxsize=8)
 def _add_rows_sql(dialect: str, table: str) -> Any:
     """INSERT … ON CONFLICT that adds a JSON array of places, each with its rows {key: [sum,
-    schools]}, into a totals table, the element cut from each key by the database."""
-    names = "year, form_code, element, unit_id, key, status, ownership, locality"
-    upsert = (
-        f"ON CONFLICT ({names}) DO UPDATE SET value = {table}.value + excluded.value, "
-        f"schools = {table}.schools + excluded.schools"
-    )
+    schools]}, into a totals table keyed by (split, key), in that order; the database finds
+    each place's split and cuts each key's element."""
+    source, fields, rows = _place_source(dialect)
     if dialect == "postgresql":
-        return text(
-            f"INSERT INTO {table} ({names}, value, schools) "
-            "SELECT r.a, r.b, split_part(c.key, '|', 1), r.c, c.key, r.d, r.e, r.f, "
-            "CAST(c.value->>0 AS bigint), CAST(c.value->>1 AS int) "
-            "FROM json_to_recordset(CAST(:rows AS json)) "
-            "AS r(a int, b text, c int, d text, e text, f text, g json) "
-            "CROSS JOIN LATERAL json_each(r.g) AS c "
-            f"ORDER BY 1, 2, 3, 4, 5, 6, 7, 8 {upsert}"
-        )
-    field = [f"json_extract(p.value, '$[{j}]')" for j in range(6)]
-    element = "CASE WHEN instr(c.key, '|') > 0 THEN substr(c.key, 1, instr(c.key, '|') - 1) ELSE c.key END"
+        each = f"CROSS JOIN LATERAL json_each({rows}) AS c"
+        element = "split_part(c.key, '|', 1)"
+        value = "CAST(c.value->>0 AS bigint), CAST(c.value->>1 AS int)"
+    else:
+        each = f"JOIN json_each({rows}) AS c"
+        cut = "instr(c.key, '|')"
+        element = f"CASE WHEN {cut} > 0 THEN substr(c.key, 1, {cut} - 1) ELSE c.key END"
+        value = "json_extract(c.value, '$[0]'), json_extract(c.value, '$[1]')"
     return text(
-        f"INSERT INTO {table} ({names}, value, schools) "
-        f"SELECT {field[0]}, {field[1]}, {element}, {field[2]}, c.key, {field[3]}, {field[4]}, "
-        f"{field[5]}, json_extract(c.value, '$[0]'), json_extract(c.value, '$[1]') "
-        f"FROM json_each(:rows) AS p, json_each(p.value, '$[6]') AS c WHERE true {upsert}"
+        f"INSERT INTO {table} (split_id, key, element, value, schools) "
+        f"SELECT s.id, c.key, {element}, {value} FROM {source} "
+        f"JOIN indicator_split AS s ON {_same_split(fields)} {each} ORDER BY 1, 2 "
+        f"ON CONFLICT (split_id, key) DO UPDATE SET value = {table}.value + excluded.value, "
+        f"schools = {table}.schools + excluded.schools"
     )
 
 
@@ -796,13 +832,14 @@ def recount(session: Session, progress: Any = None) -> tuple["_Deltas", "_Deltas
 
 
 def table_rows(session: Session, table: Any) -> dict[tuple[Any, ...], tuple[int, int]]:
-    """A totals table as {primary key: (value, schools)} (for checks against a recount)."""
-    t = table.__table__
-    names = [c.name for c in t.primary_key.columns]
-    return {
-        tuple(r[n] for n in names): (int(r["value"]), int(r["schools"]))
-        for r in session.execute(select(t)).mappings()
-    }
+    """A totals table as {(year, form, element, unit, key, status, ownership, locality): (value,
+    schools)} (for checks against a recount)."""
+    t, sp = table.__table__, table_of(IndicatorSplit)
+    q = select(
+        sp.c.year, sp.c.form_code, t.c.element, sp.c.unit_id, t.c.key, sp.c.status,
+        sp.c.ownership, sp.c.locality, t.c.value, t.c.schools,
+    ).join_from(t, sp, sp.c.id == t.c.split_id)  # fmt: skip
+    return {tuple(r[:8]): (int(r[8]), int(r[9])) for r in session.execute(q)}
 
 
 def kept_rows(session: Session) -> dict[tuple[Any, ...], tuple[int, int]]:

@@ -26,7 +26,7 @@ from app.core.principal import Principal
 from app.forms.models import FormVersion
 from app.indicators import compute as c
 from app.indicators.keep import Structure, kept_as_row, structure_of
-from app.indicators.models import FlowTotal, IndicatorCells, IndicatorTotal
+from app.indicators.models import FlowTotal, IndicatorCells, IndicatorSplit, IndicatorTotal
 from app.registry import service as registry
 from app.registry.service import SchoolPlacement, UnitRow
 from app.returns import service as returns
@@ -115,31 +115,31 @@ def _sums(
     locality: Sequence[str] | None,
 ) -> dict[tuple[int, tuple[str, ...]], tuple[dict[str, int], dict[str, int]]]:
     """(group id, split values) -> (sums by key, schools by key)."""
-    t = table.__table__
-    split_cols = [t.c[s] for s in splits]
+    t, sp = table.__table__, table_of(IndicatorSplit)
+    split_cols = [sp.c[s] for s in splits]
     # One group (a unit's own figures): the database sums over its subtree, one row per key,
     # instead of a row per leaf unit for Python to add up (a nation has hundreds of leaves).
     # A subtree of more than 2,000 units is not named in the SQL: the groups filter the rows.
     named = sc.subtree is not None and len(sc.subtree) <= 2000
     alone = len(sc.groups) == 1 and (sc.subtree is None or named)
-    by = literal(sc.groups[0].id) if alone else t.c.unit_id
+    by = literal(sc.groups[0].id) if alone else sp.c.unit_id
     q = (
         select(by, t.c.key, *split_cols, func.sum(t.c.value), func.sum(t.c.schools))
+        .join_from(sp, t, t.c.split_id == sp.c.id)
         .where(
-            t.c.year == year,
-            t.c.form_code == form,
+            sp.c.year == year,
+            sp.c.form_code == form,
+            sp.c.status.in_(sorted(statuses)),
             t.c.element.in_(sorted(set(elements))),
-            t.c.status.in_(sorted(statuses)),
         )
-        # In the primary key's order (element, unit, key): the rows stream out grouped.
-        .group_by(*([] if alone else [t.c.element, t.c.unit_id]), t.c.key, *split_cols)
+        .group_by(*([] if alone else [sp.c.unit_id]), t.c.key, *split_cols)
     )
     if ownership:
-        q = q.where(t.c.ownership.in_(ownership))
+        q = q.where(sp.c.ownership.in_(ownership))
     if locality:
-        q = q.where(t.c.locality.in_(locality))
+        q = q.where(sp.c.locality.in_(locality))
     if named:
-        q = q.where(t.c.unit_id.in_(sc.subtree or ()))
+        q = q.where(sp.c.unit_id.in_(sc.subtree or ()))
     out: dict[tuple[int, tuple[str, ...]], tuple[dict[str, int], dict[str, int]]] = {}
     group_of = sc.group_of
     for row in session.execute(q):
