@@ -104,7 +104,7 @@ def main() -> None:
         url = fresh_database(args.db, "client", tmp)
         server_url = fresh_database(args.db, "server", tmp)
         try:
-            year, schools, users = prepare(url, args.returns, args.seed)
+            year, schools, users, _ = prepare(url, args.returns, args.seed)
             prepare(server_url, args.returns, args.seed)
             items = make_items(year, schools, args.seed)
             data = tmp / "returns.jsonl"  # JSON Lines: the client reads it as it imports

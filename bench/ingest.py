@@ -121,8 +121,10 @@ def clone_database(url: str, tag: str, workdir: Path) -> str:
 
 def prepare(
     url: str, n: int, seed: int, by_district: bool = False
-) -> tuple[int, list[tuple[str, list[str]]], dict[str, str]]:
-    """A migrated database with a demo country of n schools (no returns)."""
+) -> tuple[int, list[tuple[str, list[str]]], dict[str, str], list[int] | None]:
+    """A migrated database with a demo country of n schools (no returns): the year, the
+    schools (code, levels), the demo users' passwords and, by district, each school's
+    district (the schools then come district by district)."""
     upgrade(url)
     engine = make_engine(url)
     spec = DemoSpec(schools=n, seed=seed, returns=False)
@@ -132,17 +134,42 @@ def prepare(
     from app.registry.models import School
 
     with make_sessionmaker(engine)() as s:
-        schools = [
-            (c, lv)
-            for c, lv in s.execute(
-                select(School.code, School.levels).order_by(
+        rows = list(
+            s.execute(
+                select(School.code, School.levels, School.admin_unit_id).order_by(
                     *((School.admin_unit_id,) if by_district else ()), School.code
                 )
             )
-        ]
+        )
     engine.dispose()
+    schools = [(c, lv) for c, lv, _ in rows]
+    districts = [d for _, _, d in rows] if by_district else None
     users = {u.username: u.password for u in result.users if u.password is not None}
-    return result.years[1], schools, users
+    return result.years[1], schools, users, districts
+
+
+def request_streams(
+    items: list[dict], batch: int, districts: list[int] | None
+) -> list[list[bytes]]:
+    """The push bodies, as streams a client sends one after another. Nationally every batch
+    is its own stream (any client sends it, as a bulk load spreads over workers). By district
+    a stream is one district office's device: its own schools only, in batches that never
+    cross into another district, sent in order; two clients are two offices at once."""
+    if districts is None:
+        return [
+            [orjson.dumps({"device_id": f"bench-{i % 8}", "items": items[i : i + batch]})]
+            for i in range(0, len(items), batch)
+        ]
+    groups: dict[int, list[dict]] = {}
+    for item, district in zip(items, districts, strict=True):
+        groups.setdefault(district, []).append(item)
+    return [
+        [
+            orjson.dumps({"device_id": f"bench-district-{d}", "items": group[i : i + batch]})
+            for i in range(0, len(group), batch)
+        ]
+        for d, group in groups.items()
+    ]
 
 
 def make_items(year: int, schools: list[tuple[str, list[str]]], seed: int) -> list[dict]:
@@ -192,6 +219,7 @@ def run_http(
     sqlite_synchronous: str | None = None,
     profile: Path | None = None,
     no_keep: bool = False,
+    districts: list[int] | None = None,
 ) -> dict:
     port = free_port()
     env = {
@@ -245,10 +273,7 @@ def run_http(
     token = httpx.post(
         base + "/api/v1/auth/token", data={"username": "admin", "password": users["admin"]}
     ).json()["access_token"]
-    bodies = [
-        orjson.dumps({"device_id": f"bench-{i % 8}", "items": items[i : i + batch]})
-        for i in range(0, len(items), batch)
-    ]
+    streams = request_streams(items, batch, districts)
     peak = [rss_of_tree(proc.pid)]
     stop = threading.Event()
 
@@ -288,10 +313,14 @@ def run_http(
             for res in r.json()["results"]:
                 statuses[res["status"]] = statuses.get(res["status"], 0) + 1
 
+    def send_stream(bodies: list[bytes]) -> None:
+        for body in bodies:
+            send(body)
+
     started = time.perf_counter()
     try:
         with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(send, bodies))
+            list(pool.map(send_stream, streams))
     finally:
         elapsed = time.perf_counter() - started
         stop.set()
@@ -306,7 +335,7 @@ def run_http(
     return {
         "seconds": elapsed,
         "returns_per_s": len(items) / elapsed,
-        "requests": len(bodies),
+        "requests": sum(len(bodies) for bodies in streams),
         "p50_ms": 1000 * statistics.median(latencies),
         "p90_ms": 1000 * percentile(latencies, 0.90),
         "p99_ms": 1000 * percentile(latencies, 0.99),
@@ -496,8 +525,10 @@ def main() -> None:
     ap.add_argument(
         "--by-district",
         action="store_true",
-        help="Send the schools district by district, as a district office's device does (the "
-        "default order spreads each batch over the whole country, as a national bulk load).",
+        help="Send the schools as district offices do: each client is one office's device "
+        "sending its own district's schools, in batches within the district, one after another, "
+        "then takes the next district (the default order spreads each batch over the whole "
+        "country, as a national bulk load, and any client sends any batch).",
     )
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--concurrency", type=int, default=2, help="client threads sending batches")
@@ -559,12 +590,14 @@ def main() -> None:
         url = fresh_database(args.db, "http", tmp)
         raw_url = fresh_database(args.db, "raw", tmp)
         try:
-            year, schools, users = prepare(url, args.returns, args.seed, args.by_district)
+            year, schools, users, districts = prepare(
+                url, args.returns, args.seed, args.by_district
+            )
             prepare(raw_url, args.returns, args.seed)
             items = make_items(year, schools, args.seed)
             cells = sum(cell_count(it["values"]) for it in items)
             if args.keep_rounds:
-                keep_rounds(args, url, raw_url, items, users, tmp)
+                keep_rounds(args, url, raw_url, items, users, tmp, districts)
                 return
             print("Pushing over HTTP …", file=sys.stderr)
             http = run_http(
@@ -578,6 +611,7 @@ def main() -> None:
                 args.sqlite_synchronous,
                 args.profile.resolve() if args.profile else None,
                 args.no_keep,
+                districts,
             )
             print("Raw ceiling …", file=sys.stderr)
             raw = run_raw(raw_url, items, args.batch, args.sqlite_synchronous)
@@ -632,7 +666,13 @@ def main() -> None:
 
 
 def keep_rounds(
-    args: argparse.Namespace, url: str, raw_url: str, items: list[dict], users: dict, tmp: Path
+    args: argparse.Namespace,
+    url: str,
+    raw_url: str,
+    items: list[dict],
+    users: dict,
+    tmp: Path,
+    districts: list[int] | None,
 ) -> None:
     """Keeping's cost: runs with and without it alternated, each on a copy of `url`."""
     runs: dict[bool, list[float]] = {True: [], False: []}
@@ -652,6 +692,7 @@ def keep_rounds(
                     args.sqlite_synchronous,
                     None,
                     not keep,
+                    districts,
                 )
             finally:
                 drop_database(copy)

@@ -41,7 +41,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = fresh_database(args.db, "breakdown", Path(tmp))
         try:
-            year, schools, _ = prepare(url, args.returns, 9)
+            year, schools, _, _ = prepare(url, args.returns, 9)
             items = make_items(year, schools, 9)
             bodies = [
                 orjson.dumps({"device_id": "d", "items": items[i : i + args.batch]})
