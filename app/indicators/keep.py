@@ -16,7 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
-from operator import itemgetter
+from itertools import repeat
+from operator import add, itemgetter, neg, sub
 from typing import Any
 
 import orjson
@@ -295,6 +296,148 @@ def cells_of(
     return dict(out)
 
 
+# A return's shape: which elements it fills and each cell's options (what keys it gives and
+# which of its values add into each key), without the numbers. Returns of one form mostly share
+# a few shapes (a clerk fills the same grid), so each shape's plan is made once.
+_VALUE = itemgetter("value")
+_SHAPES_MAX = 512  # per form, structure and levels offered; further shapes count cell by cell
+_MEMOS_MAX = 256  # (form, structure, levels offered) memos kept
+_shapes: dict[
+    tuple[int, int, tuple[str, ...]], tuple[CompiledForm, Structure, dict[Any, Any] | None]
+] = {}
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """How a shape's values (in reading order) make its contribution: the keys taken from one
+    value each (with the getter of those values), the keys summed from several, the constants."""
+
+    single_keys: tuple[str, ...]
+    single: Any  # itemgetter of the values, one per single key (None when there are none)
+    summed: tuple[tuple[str, Any], ...]  # (key, itemgetter of its values)
+    constants: tuple[tuple[str, int], ...]
+
+
+def _shape_of(form: CompiledForm, values: dict[str, Any]) -> tuple[Any, list[int]]:
+    """A return's shape (hashable) and its values in reading order (see _Shape)."""
+    shape: list[Any] = []
+    numbers: list[int] = []
+    for code, kind, _key_of, options_of, _keys in _layout(form):
+        v = values.get(code)
+        if v is None:
+            shape.append(None)
+        elif kind == "cells":
+            shape.append(tuple(map(options_of, v)))
+            numbers.extend(map(int, map(_VALUE, v)))
+        elif kind == "count":
+            shape.append(True)
+            numbers.append(int(v))
+        elif kind == "boolean":
+            shape.append(True)
+            numbers.append(1 if v else 0)
+        else:  # a choice gives a key of its option (1 and True make different keys)
+            shape.append((type(v), v))
+    return tuple(shape), numbers
+
+
+def _plan_shape(
+    form: CompiledForm, values: dict[str, Any], structure: Structure, offered: Sequence[str]
+) -> _Shape:
+    """The plan of this return's shape: cells_of's counting, with each value's place in the
+    reading order instead of the value."""
+    picks: dict[str, list[int]] = {}
+    constants: dict[str, int] = {}
+
+    def take(key: str, i: int | None) -> None:
+        if i is None:
+            constants[key] = constants.get(key, 0) + 1
+        else:
+            picks.setdefault(key, []).append(i)
+
+    memo, with_age = _enrolment_plan(form, structure)
+    by_grade = memo is not None
+    i = 0
+    total_cells: list[tuple[int, dict[str, Any]]] = []
+    for code, kind, key_of, _options_of, _keys in _layout(form):
+        v = values.get(code)
+        if v is None:
+            continue
+        if kind == "cells":
+            for cell in v:
+                if code == "enrolment" and by_grade:
+                    for k in _enrolment_keys(key_of(cell), cell, structure, with_age):
+                        take(k, i)
+                else:
+                    take(key_of(cell), i)
+                if code == "enrolment_total":
+                    total_cells.append((i, cell))
+                i += 1
+        elif kind in ("count", "boolean"):
+            take(code, i)
+            i += 1
+        else:
+            take(f"{code}|{v}", None)
+    totals = form.elements.get("enrolment_total")
+    if totals is not None and {"grade", "sex"} <= set(totals.dims):
+        for j, cell in total_cells:
+            key = f"~E|{cell['grade']}|{cell['sex']}"
+            if key not in picks and key not in constants:
+                take(key, j)
+    for key in ("_return", *(f"_offers|{offer}" for offer in offered)):
+        picks.pop(key, None)  # set, not added to (as cells_of does)
+        constants[key] = 1
+    single = tuple(k for k, idx in picks.items() if len(idx) == 1 and k not in constants)
+    return _Shape(
+        single_keys=single,
+        single=itemgetter(*(picks[k][0] for k in single)) if single else None,
+        summed=tuple(
+            (k, itemgetter(*idx)) for k, idx in picks.items() if k not in single and len(idx) > 0
+        ),
+        constants=tuple(constants.items()),
+    )
+
+
+def contribution(
+    form: CompiledForm, values: dict[str, Any], structure: Structure, offered: Sequence[str]
+) -> Cells:
+    """cells_of's result, made through the plan of the return's shape (each shape planned once);
+    shapes past the memo's bound, or values no shape can name, are counted by cells_of."""
+    memo_key = (id(form), id(structure), tuple(offered))
+    hit = _shapes.get(memo_key)
+    if hit is None or hit[0] is not form or hit[1] is not structure:
+        totals = form.elements.get("enrolment_total")
+        planned = (
+            totals is None
+            or not {"grade", "sex"} <= set(totals.dims)
+            or any(e[0] == "enrolment_total" and e[1] == "cells" for e in _layout(form))
+        )  # else the grade totals are not among the values read in order: cell by cell
+        if len(_shapes) >= _MEMOS_MAX:  # forms, structures and levels offered come and go
+            _shapes.clear()
+        hit = _shapes[memo_key] = (form, structure, {} if planned else None)
+    plans = hit[2]
+    if plans is None:
+        return cells_of(form, values, structure, offered)
+    try:
+        shape, numbers = _shape_of(form, values)
+        plan = plans.get(shape)
+    except TypeError:  # an option no shape can hold (a list, say): counted cell by cell
+        return cells_of(form, values, structure, offered)
+    if plan is None:
+        if len(plans) >= _SHAPES_MAX:
+            return cells_of(form, values, structure, offered)
+        plan = plans[shape] = _plan_shape(form, values, structure, offered)
+    out: Cells = {}
+    if plan.single is not None:
+        got = plan.single(numbers)
+        out = dict(zip(plan.single_keys, got if len(plan.single_keys) > 1 else (got,), strict=True))
+    for key, getter in plan.summed:
+        got = getter(numbers)
+        out[key] = sum(got) if isinstance(got, tuple) else got
+    for key, n in plan.constants:
+        out[key] = out.get(key, 0) + n
+    return out
+
+
 def pair_cells(base: Cells, outcome: Cells) -> Cells:
     """A school's two consecutive years as one flow contribution."""
     out = {
@@ -315,25 +458,46 @@ class _Deltas:
     """Changes to the totals, merged by primary key before they are written."""
 
     def __init__(self) -> None:
-        # place -> key -> [sum, schools]: a contribution adds into one map of its place, and
-        # the primary keys are made once per merged row when written.
-        self.by_place: dict[Place, dict[str, list[int]]] = {}
+        # place -> a contribution's keys (in its order) -> [sums, schools]: contributions of one
+        # shape add as whole lists, and are merged key by key once per place and shape.
+        self._groups: dict[Place, dict[tuple[str, ...], list[Any]]] = {}
+        self._merged: dict[Place, dict[str, list[int]]] | None = None
         self.removed = False  # a contribution was taken out: some rows may reach zero schools
 
     def add(self, place: Place, cells: Cells, sign: int) -> None:
-        rows = self.by_place.get(place)
+        self._merged = None
         if sign < 0:
             self.removed = True
-        if rows is None:  # the place's first contribution
-            self.by_place[place] = {key: [sign * value, sign] for key, value in cells.items()}
-            return
-        for key, value in cells.items():
-            row = rows.get(key)
-            if row is None:
-                rows[key] = [sign * value, sign]
-            else:
-                row[0] += sign * value
-                row[1] += sign
+        groups = self._groups.get(place)
+        if groups is None:
+            groups = self._groups[place] = {}
+        keys = tuple(cells)
+        group = groups.get(keys)
+        values = cells.values()
+        if group is None:
+            groups[keys] = [list(values) if sign > 0 else list(map(neg, values)), sign]
+        else:
+            group[0] = list(map(add if sign > 0 else sub, group[0], values))
+            group[1] += sign
+
+    @property
+    def by_place(self) -> dict[Place, dict[str, list[int]]]:
+        """place -> key -> [sum, schools]."""
+        if self._merged is None:
+            merged: dict[Place, dict[str, list[int]]] = {}
+            for place, groups in self._groups.items():
+                rows: dict[str, list[int]] = {}
+                for keys, (sums, n) in groups.items():
+                    for key, value in zip(keys, sums, strict=True):
+                        row = rows.get(key)
+                        if row is None:
+                            rows[key] = [value, n]
+                        else:
+                            row[0] += value
+                            row[1] += n
+                merged[place] = rows
+            self._merged = merged
+        return self._merged
 
     @property
     def rows(self) -> dict[tuple[Any, ...], list[int]]:
@@ -557,6 +721,19 @@ class Placement:
 _PLACEMENT_FIELDS = tuple(Placement.__dataclass_fields__)
 
 
+@lru_cache(maxsize=1024)
+def _teacher_keys(keys: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(key, level) of a contribution's keys that count teachers by level (teachers|level|…);
+    returns of one shape share their keys, so this is found once per shape."""
+    out = []
+    for k in keys:
+        if k.startswith("teachers|"):
+            parts = k.split("|", 2)
+            if len(parts) == 3:
+                out.append((k, parts[1]))
+    return tuple(out)
+
+
 def school_summary(cells: Cells, structure: Structure) -> dict[str, Any]:
     """What a list of schools shows of one return: per education level [pupils, girls,
     repeaters, teachers (None when the form has no teachers by level)], all pupils, and the
@@ -564,16 +741,13 @@ def school_summary(cells: Cells, structure: Structure) -> dict[str, Any]:
     levels: dict[str, list[int | None]] = {}
     all_pupils = 0
     teachers: dict[str, int] = {}  # level -> teachers, for the levels the return gives any
-    for k, n in cells.items():
-        if k.startswith("teachers|"):
-            parts = k.split("|", 2)
-            if len(parts) == 3:  # teachers|level|…
-                teachers[parts[1]] = teachers.get(parts[1], 0) + n
     get = cells.get
+    for key, level in _teacher_keys(tuple(cells)):
+        teachers[level] = teachers.get(level, 0) + cells[key]
     for code, pupil_keys, girl_keys, repeater_keys in structure.summary_keys:
-        pupils = sum(get(k, 0) for k in pupil_keys)
-        girls = sum(get(k, 0) for k in girl_keys)
-        repeaters = sum(get(k, 0) for k in repeater_keys)
+        pupils = sum(map(get, pupil_keys, repeat(0)))
+        girls = sum(map(get, girl_keys, repeat(0)))
+        repeaters = sum(map(get, repeater_keys, repeat(0)))
         levels[code] = [pupils, girls, repeaters, teachers.get(code)]
         all_pupils += pupils
     rooms_keys = ("classrooms|good", "classrooms|needs_repair")
@@ -755,7 +929,7 @@ def _count(
             continue
         form = _forms.get(session, p.form_code, p.form_version)
         v = values.get((p.return_id, p.revision))
-        out[k] = {} if form is None or v is None else cells_of(form, v, structure, p.levels)
+        out[k] = {} if form is None or v is None else contribution(form, v, structure, p.levels)
     return out
 
 
