@@ -161,8 +161,8 @@ def structure_of(session: Session) -> Structure:
     one object per distinct structure, so its maps are built once, not once per push."""
     return _structure(
         tuple(
-            Level(lv.code, lv.sequence, lv.entrance_age, lv.duration, tuple(lv.grades))
-            for lv in registry.education_levels(session)
+            Level(code, sequence, entrance, duration, tuple(grades))
+            for code, sequence, entrance, duration, grades in registry.education_structure(session)
         )
     )
 
@@ -461,7 +461,7 @@ class _Deltas:
         # place -> a contribution's keys (in its order) -> [sums, schools]: contributions of one
         # shape add as whole lists, and are merged key by key once per place and shape.
         self._groups: dict[Place, dict[tuple[str, ...], list[Any]]] = {}
-        self._merged: dict[Place, dict[str, list[int]]] | None = None
+        self._merged: dict[Place, dict[str, tuple[int, int]]] | None = None
         self.removed = False  # a contribution was taken out: some rows may reach zero schools
 
     def add(self, place: Place, cells: Cells, sign: int) -> None:
@@ -481,26 +481,25 @@ class _Deltas:
             group[1] += sign
 
     @property
-    def by_place(self) -> dict[Place, dict[str, list[int]]]:
+    def by_place(self) -> dict[Place, dict[str, tuple[int, int]]]:
         """place -> key -> [sum, schools]."""
         if self._merged is None:
-            merged: dict[Place, dict[str, list[int]]] = {}
+            merged: dict[Place, dict[str, tuple[int, int]]] = {}
             for place, groups in self._groups.items():
-                rows: dict[str, list[int]] = {}
+                rows: dict[str, tuple[int, int]] = {}
                 for keys, (sums, n) in groups.items():
+                    if not rows:  # the place's first shape: its rows made in C
+                        rows = dict(zip(keys, zip(sums, repeat(n)), strict=True))
+                        continue
                     for key, value in zip(keys, sums, strict=True):
                         row = rows.get(key)
-                        if row is None:
-                            rows[key] = [value, n]
-                        else:
-                            row[0] += value
-                            row[1] += n
+                        rows[key] = (value, n) if row is None else (row[0] + value, row[1] + n)
                 merged[place] = rows
             self._merged = merged
         return self._merged
 
     @property
-    def rows(self) -> dict[tuple[Any, ...], list[int]]:
+    def rows(self) -> dict[tuple[Any, ...], tuple[int, int]]:
         """The deltas by primary key (year, form, element, unit, key, status, ownership,
         locality)."""
         return {
@@ -514,11 +513,11 @@ class _Deltas:
         schools]} (the database makes the primary keys and adds them in key order, so concurrent
         writers lock rows in one order), about 20,000 rows a statement; with `docs`, the cells
         indicators do not read go to their documents instead."""
-        places: list[tuple[Place, dict[str, list[int]]]] = []
-        by_doc: dict[Place, dict[str, list[int]]] = {}
+        places: list[tuple[Place, dict[str, tuple[int, int]]]] = []
+        by_doc: dict[Place, dict[str, tuple[int, int]]] = {}
         for place, deltas in self.by_place.items():
-            rows: dict[str, list[int]] = {}
-            doc: dict[str, list[int]] = {}
+            rows: dict[str, tuple[int, int]] = {}
+            doc: dict[str, tuple[int, int]] = {}
             for key, d in deltas.items():
                 if d[0] or d[1]:
                     (rows if not docs or _row_element(key) else doc)[key] = d
@@ -556,7 +555,7 @@ class _Deltas:
             session.execute(delete(t).where(t.c.split_id.in_(splits), t.c.schools == 0))
 
     @staticmethod
-    def _write_docs(session: Session, by_doc: dict[Place, dict[str, list[int]]]) -> None:
+    def _write_docs(session: Session, by_doc: dict[Place, dict[str, tuple[int, int]]]) -> None:
         """Merge deltas (by split: its document's key, then cell) into the documents, one
         statement per 500 documents, in key order (the database adds each key's [sum, schools]
         and drops keys that reach zero); a document left with no cell goes."""

@@ -897,6 +897,20 @@ def education_levels(session: Session) -> list[EducationLevel]:
     return list(session.scalars(select(EducationLevel).order_by(col(EducationLevel.sequence))))
 
 
+def education_structure(session: Session) -> list[tuple[str, int, int, int, list[str]]]:
+    """(code, sequence, entrance age, duration, grades) of each level in sequence: what derived
+    figures read on every push, as plain rows (no objects to load)."""
+    lv = table_of(EducationLevel)
+    return [
+        (code, sequence, entrance, duration, list(grades or ()))
+        for code, sequence, entrance, duration, grades in session.execute(
+            select(
+                lv.c.code, lv.c.sequence, lv.c.entrance_age, lv.c.duration, lv.c.grades
+            ).order_by(lv.c.sequence)
+        )
+    ]
+
+
 def population_by_unit(session: Session, year: int) -> dict[tuple[int, int, str], int]:
     """Population rows of a year: (unit id, age, sex) -> value."""
     return {
