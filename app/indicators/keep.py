@@ -28,6 +28,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    insert,
     or_,
     select,
     text,
@@ -561,6 +562,9 @@ class _Deltas:
         and drops keys that reach zero); a document left with no cell goes."""
         keys = sorted(by_doc)
         dialect = session.get_bind().dialect.name
+        if dialect == "sqlite":
+            _merge_docs_here(session, keys, by_doc)
+            return
         merge = _merge_docs_sql(dialect)
         step = DOCS_PER_STATEMENT
         for i in range(0, len(keys), step):
@@ -575,6 +579,49 @@ class _Deltas:
                     func.length(cast(t.c.cells, String)) <= 2,  # "{}"
                 )
             )
+
+
+def _merge_docs_here(
+    session: Session, keys: list[Place], by_doc: dict[Place, dict[str, tuple[int, int]]]
+) -> None:
+    """SQLite: the keeper runs in the one write transaction (BEGIN IMMEDIATE), so no other
+    writer can come between reading a document and writing it back; merging in Python costs a
+    third of what SQLite's json_each, GROUP BY and json_group_object do to take apart and
+    rebuild every document. Same result: each key's [sum, schools] added, keys that reach zero
+    dropped, a document left with no cell deleted."""
+    t = table_of(IndicatorCells)
+    pk = list(t.primary_key.columns)
+    step = DOCS_PER_STATEMENT
+    found: dict[tuple[Any, ...], dict[str, list[int]]] = {}
+    for i in range(0, len(keys), step):
+        rows = session.execute(select(*pk, t.c.cells).where(tuple_(*pk).in_(keys[i : i + step])))
+        found.update((tuple(r[:-1]), r[-1]) for r in rows)
+    fresh, changed, emptied = [], [], []
+    names = [c.name for c in pk]
+    for k in keys:
+        delta = by_doc[k]
+        doc = found.get(k)
+        if doc is None:
+            fresh.append({**dict(zip(names, k, strict=True)), "cells": delta})
+            continue
+        for key, (v, n) in delta.items():
+            old = doc.get(key)
+            if old is not None:
+                v, n = old[0] + v, old[1] + n
+            if v or n:
+                doc[key] = [v, n]
+            elif old is not None:
+                del doc[key]
+        if doc:
+            changed.append({**{f"k_{c}": x for c, x in zip(names, k, strict=True)}, "cells": doc})
+        else:
+            emptied.append(k)
+    if fresh:
+        session.execute(insert(t), fresh)
+    if changed:
+        session.execute(update(t).where(*(c == bindparam(f"k_{c.name}") for c in pk)), changed)
+    for i in range(0, len(emptied), step):
+        session.execute(delete(t).where(tuple_(*pk).in_(emptied[i : i + step])))
 
 
 def _places_json(session: Session, chunk: list[list[Any]]) -> str:
