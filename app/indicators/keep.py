@@ -565,7 +565,7 @@ class _Deltas:
         if dialect == "sqlite":
             _merge_docs_here(session, keys, by_doc)
             return
-        merge = _merge_docs_sql(dialect)
+        merge = _merge_docs_sql()
         step = DOCS_PER_STATEMENT
         for i in range(0, len(keys), step):
             chunk = [[*k, by_doc[k]] for k in keys[i : i + step]]
@@ -585,9 +585,9 @@ def _merge_docs_here(
     session: Session, keys: list[Place], by_doc: dict[Place, dict[str, tuple[int, int]]]
 ) -> None:
     """SQLite: the keeper runs in the one write transaction (BEGIN IMMEDIATE), so no other
-    writer can come between reading a document and writing it back; merging in Python costs a
-    third of what SQLite's json_each, GROUP BY and json_group_object do to take apart and
-    rebuild every document. Same result: each key's [sum, schools] added, keys that reach zero
+    writer can come between reading a document and writing it back, and merging in Python
+    spares SQLite taking apart and rebuilding every document with json_each, GROUP BY and
+    json_group_object (as long as the totals upsert in a py-spy profile). Same result: each key's [sum, schools] added, keys that reach zero
     dropped, a document left with no cell deleted."""
     t = table_of(IndicatorCells)
     pk = list(t.primary_key.columns)
@@ -693,39 +693,24 @@ def _add_rows_sql(dialect: str, table: str) -> Any:
     )
 
 
-def _merge_docs_sql(dialect: str) -> Any:
-    """INSERT … ON CONFLICT that adds a JSON array of [pk…, {key: [sum, schools]}] rows into
-    `indicator_cells`, key by key, in the database."""
+def _merge_docs_sql() -> Any:
+    """PostgreSQL: INSERT … ON CONFLICT that adds a JSON array of [pk…, {key: [sum, schools]}]
+    rows into `indicator_cells`, key by key, in the database (SQLite merges in Python,
+    _merge_docs_here)."""
     names = "year, form_code, unit_id, status, ownership, locality"
-    if dialect == "postgresql":
-        picks = "a, b, c, d, e, f, g"
-        source = (
-            "json_to_recordset(CAST(:rows AS json)) "
-            "AS r(a int, b text, c int, d text, e text, f text, g json)"
-        )
-        each = "SELECT key AS k, CAST(value->>0 AS bigint) AS v, CAST(value->>1 AS bigint) AS n FROM json_each({})"
-        merged = (
-            "SELECT coalesce(json_object_agg(k, json_build_array(v, n)), CAST('{{}}' AS json)) "
-            "FROM (SELECT k, sum(v) AS v, sum(n) AS n FROM ({} UNION ALL {}) AS u GROUP BY k "
-            "HAVING sum(v) <> 0 OR sum(n) <> 0) AS s"
-        )
-        where = ""
-    else:
-        picks = ", ".join(f"json_extract(value, '$[{j}]')" for j in range(7))
-        source = "json_each(:rows)"
-        each = (
-            "SELECT key AS k, json_extract(value, '$[0]') AS v, json_extract(value, '$[1]') AS n "
-            "FROM json_each({})"
-        )
-        merged = (
-            "SELECT coalesce(json_group_object(k, json_array(v, n)), '{{}}') "
-            "FROM (SELECT k, sum(v) AS v, sum(n) AS n FROM ({} UNION ALL {}) GROUP BY k "
-            "HAVING sum(v) <> 0 OR sum(n) <> 0)"
-        )
-        where = " WHERE true"  # SQLite's parser needs it before ON CONFLICT after a SELECT
+    source = (
+        "json_to_recordset(CAST(:rows AS json)) "
+        "AS r(a int, b text, c int, d text, e text, f text, g json)"
+    )
+    each = "SELECT key AS k, CAST(value->>0 AS bigint) AS v, CAST(value->>1 AS bigint) AS n FROM json_each({})"
+    merged = (
+        "SELECT coalesce(json_object_agg(k, json_build_array(v, n)), CAST('{{}}' AS json)) "
+        "FROM (SELECT k, sum(v) AS v, sum(n) AS n FROM ({} UNION ALL {}) AS u GROUP BY k "
+        "HAVING sum(v) <> 0 OR sum(n) <> 0) AS s"
+    )
     merge = merged.format(each.format("indicator_cells.cells"), each.format("excluded.cells"))
     return text(
-        f"INSERT INTO indicator_cells ({names}, cells) SELECT {picks} FROM {source}{where} "
+        f"INSERT INTO indicator_cells ({names}, cells) SELECT a, b, c, d, e, f, g FROM {source} "
         f"ON CONFLICT ({names}) DO UPDATE SET cells = ({merge})"
     )
 
