@@ -1,12 +1,14 @@
 """Engine and sessions for SQLite (embedded default) and PostgreSQL (production)."""
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, MetaData, Table, create_engine, event
+from sqlalchemy import Engine, MetaData, Table, and_, create_engine, event, false, or_
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 # Constraint names must be deterministic so one Alembic tree serves both databases.
@@ -165,3 +167,13 @@ def database_of(session: Session) -> str:
     """Which database a session talks to, password hidden: part of the key of every per-process
     cache of data read from it (one process may open many: the CLI's copy, every test's)."""
     return str(session.get_bind().engine.url)
+
+
+def keys_in(columns: Sequence[Any], keys: Sequence[Sequence[Any]]) -> ColumnElement[bool]:
+    """`(c1, c2, …) IN (keys)` written as `(c1 = ? AND c2 = ? …) OR …`: SQLite (3.40 here)
+    plans a row-value IN list as a scan of the whole table, checking each row against the list,
+    while each OR term is a search of the index that leads with these columns (PostgreSQL plans
+    the two forms alike). Keep the keys to a few hundred a statement."""
+    if not keys:
+        return false()
+    return or_(*(and_(*(c == v for c, v in zip(columns, k, strict=True))) for k in keys))

@@ -32,14 +32,13 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.core.audit import note_audit
-from app.core.db import table_of
+from app.core.db import keys_in, table_of
 from app.core.derived import Dirty, register
 from app.forms.checking import CompiledForm
 from app.forms.service import FormCache
@@ -549,10 +548,10 @@ class _Deltas:
         # A cell no school gives any more leaves no row behind (only rows that lost a school
         # can have reached zero, and a row of no school is never kept).
         sp = table_of(IndicatorSplit)
-        where = tuple_(*(sp.c[f] for f in _SPLIT_FIELDS))
+        fields = [sp.c[f] for f in _SPLIT_FIELDS]
         emptied = [p for p, rows in places if any(d[1] < 0 for d in rows.values())]
         for i in range(0, len(emptied), 500):
-            splits = select(sp.c.id).where(where.in_(emptied[i : i + 500]))
+            splits = select(sp.c.id).where(keys_in(fields, emptied[i : i + 500]))
             session.execute(delete(t).where(t.c.split_id.in_(splits), t.c.schools == 0))
 
     @staticmethod
@@ -575,7 +574,7 @@ class _Deltas:
         for i in range(0, len(emptied), step):
             session.execute(
                 delete(t).where(
-                    tuple_(*t.primary_key.columns).in_(emptied[i : i + step]),
+                    keys_in(list(t.primary_key.columns), emptied[i : i + step]),
                     func.length(cast(t.c.cells, String)) <= 2,  # "{}"
                 )
             )
@@ -594,7 +593,7 @@ def _merge_docs_here(
     step = DOCS_PER_STATEMENT
     found: dict[tuple[Any, ...], dict[str, list[int]]] = {}
     for i in range(0, len(keys), step):
-        rows = session.execute(select(*pk, t.c.cells).where(tuple_(*pk).in_(keys[i : i + step])))
+        rows = session.execute(select(*pk, t.c.cells).where(keys_in(pk, keys[i : i + step])))
         found.update((tuple(r[:-1]), r[-1]) for r in rows)
     fresh, changed, emptied = [], [], []
     names = [c.name for c in pk]
@@ -621,7 +620,7 @@ def _merge_docs_here(
     if changed:
         session.execute(update(t).where(*(c == bindparam(f"k_{c.name}") for c in pk)), changed)
     for i in range(0, len(emptied), step):
-        session.execute(delete(t).where(tuple_(*pk).in_(emptied[i : i + step])))
+        session.execute(delete(t).where(keys_in(pk, emptied[i : i + step])))
 
 
 def _places_json(session: Session, chunk: list[list[Any]]) -> str:

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from app.core.bounds import YEAR_MAX, YEAR_MIN
 from app.core.csvcell import safe_cell
 from app.core.deps import PUBLIC, SessionDep
+from app.core.encoding import accepted
 from app.core.errors import InvalidInput
 from app.core.lang import Lang
 from app.core.problem_docs import problem_responses
@@ -110,13 +111,17 @@ def _csv(rows: list[dict[str, Any]], first: list[str], filename: str) -> Respons
 
 
 def _json(request: Request, answer: service.Answer) -> Response:
-    if "gzip" in request.headers.get("accept-encoding", "").lower():
+    """The answer in the best coding the client accepts (zstd, then gzip), else as it is."""
+    coding = accepted(request.headers.get("accept-encoding"))
+    if coding is None:
         return Response(
-            answer.gzipped(),
-            media_type="application/json",
-            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+            answer.json(), media_type="application/json", headers={"Vary": "Accept-Encoding"}
         )
-    return Response(answer.json(), media_type="application/json")
+    return Response(
+        answer.encoded(coding),
+        media_type="application/json",
+        headers={"Content-Encoding": coding, "Vary": "Accept-Encoding"},
+    )
 
 
 @router.get(

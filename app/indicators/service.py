@@ -6,7 +6,6 @@ optional splits. The totals are summed per unit of the asked level in one groupe
 the leaf units below it; population and coverage come from the registry. Answers are cached
 per process until the change log or the reference data moves."""
 
-import gzip
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from app.core.cache import LruCache
 from app.core.changelog import last_sequence
 from app.core.db import database_of, table_of
 from app.core.derived import reference_version
+from app.core.encoding import encode
 from app.core.errors import Forbidden, InvalidInput
 from app.core.principal import Principal
 from app.forms.models import FormVersion
@@ -264,23 +264,25 @@ def parse_codes(text: str | None) -> tuple[str, ...]:
 
 
 class Answer:
-    """One answer, with its JSON and gzip bodies made once (a national table of a large country
-    is megabytes: a cached answer is sent as the bytes it was the first time)."""
+    """One answer, with its JSON body and each compressed body made once (a national table of a
+    large country is megabytes: a cached answer is sent as the bytes it was the first time)."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
         self._json: bytes | None = None
-        self._gzip: bytes | None = None
+        self._encoded: dict[str, bytes] = {}
 
     def json(self) -> bytes:
         if self._json is None:
             self._json = orjson.dumps(self.data)
         return self._json
 
-    def gzipped(self) -> bytes:
-        if self._gzip is None:
-            self._gzip = gzip.compress(self.json(), compresslevel=6, mtime=0)
-        return self._gzip
+    def encoded(self, coding: str) -> bytes:
+        """The JSON body in `coding` (zstd or gzip; see app.core.encoding)."""
+        body = self._encoded.get(coding)
+        if body is None:  # two threads may both make it: the same bytes, one kept
+            body = self._encoded[coding] = encode(self.json(), coding)
+        return body
 
 
 # EMIS_FIGURES_CACHE=0 sums the kept totals on every request (benchmarks measure both).

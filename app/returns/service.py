@@ -8,12 +8,13 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, event, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, event, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.auth.models import User
 from app.core.audit import note_audit
+from app.core.db import keys_in
 from app.core.derived import mark
 from app.core.errors import NotFound
 from app.core.paging import decode_cursor, encode_cursor
@@ -371,14 +372,14 @@ def revision_values(
     seen = _seen_values(session)
     out = {k: seen[k] for k in wanted if k in seen}
     missing = sorted(k for k in wanted if k not in out)
-    pair = tuple_(col(ReturnRevision.return_id), col(ReturnRevision.revision))
+    pair = [col(ReturnRevision.return_id), col(ReturnRevision.revision)]
     for i in range(0, len(missing), 500):
         for rid, number, values in session.execute(
             select(
                 col(ReturnRevision.return_id),
                 col(ReturnRevision.revision),
                 col(ReturnRevision.values),
-            ).where(pair.in_(missing[i : i + 500]))
+            ).where(keys_in(pair, missing[i : i + 500]))
         ):
             out[(rid, number)] = values
     return out

@@ -102,3 +102,39 @@ def test_area_is_enforced(demo: Any) -> None:
         c.get("/api/v1/indicators", params={"year": year, "level": "0"}, headers=clerk).status_code
         == 403
     )
+
+
+def test_answers_in_the_coding_the_client_accepts(api: Any) -> None:  # noqa: F811
+    """A browser (zstd, gzip), an old client (gzip), one refusing zstd (q=0) and one asking for
+    nothing get the same table, each in the coding it can read and saying so."""
+    import gzip
+
+    import orjson
+    import zstandard
+
+    c, h, _ = api
+    params = {"form": FORM, "year": 2024, "level": "2", "indicator": "GER,PR,RR"}
+    unpack = {
+        "zstd": lambda b: zstandard.ZstdDecompressor().decompress(b),
+        "gzip": gzip.decompress,
+        None: lambda b: b,
+    }
+    cases = {
+        "gzip, deflate, br, zstd": "zstd",
+        "gzip": "gzip",
+        "zstd;q=0, gzip;q=0.8": "gzip",
+        "gzip;q=0.5, zstd;q=0.9": "zstd",
+        "identity": None,
+        "*": "zstd",
+    }
+    bodies = []
+    for header, coding in cases.items():
+        with c.stream(
+            "GET", "/api/v1/indicators", params=params, headers={**h, "Accept-Encoding": header}
+        ) as resp:
+            assert resp.status_code == 200
+            raw = b"".join(resp.iter_raw())
+        assert resp.headers.get("content-encoding") == coding, header
+        assert "accept-encoding" in resp.headers["vary"].lower()
+        bodies.append(orjson.loads(unpack[coding](raw)))
+    assert bodies[0]["rows"] and all(b == bodies[0] for b in bodies)
