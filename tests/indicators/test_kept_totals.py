@@ -7,16 +7,17 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.core.db import make_engine
 from app.core.uow import Database, unit_of_work
 from app.forms.service import FormCache
 from app.indicators import service
-from app.indicators.keep import delta_rows, kept_rows, recount, table_rows
+from app.indicators.keep import _docs_of_sql, delta_rows, kept_rows, recount, table_rows
 from app.indicators.models import FlowTotal, IndicatorCells, IndicatorPlacement
 from app.registry import service as registry
 from app.returns.service import ReturnStatus, change_status, return_states_of_schools
@@ -154,6 +155,28 @@ def test_a_new_revision_replaces_the_old_contribution(db: Database) -> None:
     revise(db, "HC-13", T, 0)  # ... and then zeros: its pupils leave the sum
     assert p1_girls() == (1 + 2) * 12
     assert_kept_equals_recount(db)
+
+
+def test_documents_are_found_by_their_key_not_by_a_scan(db: Database) -> None:
+    """SQLite's keeper reads the documents a push changes by their primary key: every document
+    asked for, each found by a search of the key, none by reading the whole table."""
+    with db.reader() as s:
+        if s.get_bind().dialect.name != "sqlite":
+            pytest.skip("the statement is SQLite's (PostgreSQL merges documents in its upsert)")
+        docs = IndicatorCells.__table__  # type: ignore[attr-defined]
+        fields = ["year", "form_code", "unit_id", "status", "ownership", "locality"]
+        stored = {
+            tuple(r[:-1]): r[-1]
+            for r in s.execute(select(*(docs.c[f] for f in fields), docs.c.cells))
+        }
+        assert len(stored) >= 4
+        wanted = [*sorted(stored)[::2], (1999, "none", 1, "submitted", "public", "urban")]
+        rows = {"rows": orjson.dumps(wanted).decode()}
+        got = {tuple(r[:-1]): orjson.loads(r[-1]) for r in s.execute(_docs_of_sql(), rows)}
+        assert got == {k: stored[k] for k in wanted[:-1]}
+        sql = _docs_of_sql().text
+        plan = " | ".join(r[-1] for r in s.execute(text("EXPLAIN QUERY PLAN " + sql), rows))
+        assert "SEARCH c USING" in plan and "SCAN c" not in plan, plan
 
 
 def test_a_revision_undone_with_its_savepoint_is_not_counted(db: Database) -> None:
