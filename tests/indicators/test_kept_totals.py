@@ -172,7 +172,7 @@ def test_documents_are_found_by_their_key_not_by_a_scan(db: Database) -> None:
         assert len(stored) >= 4
         wanted = [*sorted(stored)[::2], (1999, "none", 1, "submitted", "public", "urban")]
         rows = {"rows": orjson.dumps(wanted).decode()}
-        got = {tuple(r[:-1]): orjson.loads(r[-1]) for r in s.execute(_docs_of_sql(), rows)}
+        got = {tuple(r[:-1]): r[-1] for r in orjson.loads(s.scalar(_docs_of_sql(), rows))}
         assert got == {k: stored[k] for k in wanted[:-1]}
         sql = _docs_of_sql().text
         plan = " | ".join(r[-1] for r in s.execute(text("EXPLAIN QUERY PLAN " + sql), rows))
@@ -212,6 +212,61 @@ def test_a_revision_undone_with_its_savepoint_is_not_counted(db: Database) -> No
         assert revision_values(session, [(state.id, state.revision + 1)]) == {}
     with db.reader() as s:
         assert return_states(s, [state.id])[state.id].revision == state.revision
+    assert_kept_equals_recount(db)
+
+
+@pytest.mark.parametrize("levels_changed", [False, True])
+def test_work_prepared_before_the_transaction_is_used_only_while_it_holds(
+    db: Database, monkeypatch: pytest.MonkeyPatch, levels_changed: bool
+) -> None:
+    """The push works out each revision's contribution before the write lock (derived.prepare);
+    inside the transaction the keeper takes it as it is while the school offers the same
+    levels, and counts the revision again when the school changed in between."""
+    from datetime import UTC, datetime
+
+    from app.core import derived
+    from app.indicators import keep
+    from app.returns.service import NewRevision, apply_revision
+
+    code = "HC-13"
+    with db.reader() as s:
+        sid = registry.schools_by_code(s, [code])[code][0]
+        (state,) = [r for r in return_states_of_schools(s, [sid]) if r.year == T]
+        levels = list(registry.school_placements(s, [sid])[sid].levels)
+        values = country.values(T, 6, "lower_secondary" in levels)
+        (ahead,) = derived.prepare(s, [(country.FORM, 1, values, sid)])
+    assert ahead is not None
+    if levels_changed:  # the school opens (or closes) its lower secondary meanwhile
+        other = [lv for lv in levels if lv != "lower_secondary"]
+        school = _school(code)
+        move(
+            db,
+            code,
+            school["unit"],
+            school["ownership"],
+            other if other != levels else [*levels, "lower_secondary"],
+        )
+    rev = NewRevision(
+        form=country.FORM, form_version=1, year=T, school_id=sid,
+        base_revision=state.revision, values=values,
+        status=ReturnStatus.SUBMITTED, errors=[], warnings=[], push_id=str(uuid.uuid4()),
+        content_hash="prepared", user_id=None, device_id=None, captured_at=None,
+        now=datetime.now(UTC),
+    )  # fmt: skip
+    counted: list[Any] = []
+    real = keep.contribution
+
+    def spy(form: Any, v: Any, *rest: Any) -> Any:
+        counted.append(v)
+        return real(form, v, *rest)
+
+    monkeypatch.setattr(keep, "contribution", spy)
+    with unit_of_work(db) as uow:
+        derived.hand_over(uow.session, values, ahead)
+        assert apply_revision(uow.session, rev) == state.revision + 1
+    monkeypatch.undo()
+    # Counted again in the transaction only when what was prepared no longer holds.
+    assert any(v is values for v in counted) is levels_changed
     assert_kept_equals_recount(db)
 
 
