@@ -1,6 +1,7 @@
 """Engine and sessions for SQLite (embedded default) and PostgreSQL (production)."""
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,8 @@ from sqlalchemy import (
     create_engine,
     event,
     false,
-    func,
     or_,
-    select,
+    text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -150,18 +150,36 @@ def expect_rollback(session: Session) -> None:
         session.connection().info["rollback_expected"] = True
 
 
-def rows_at_once(session: Session, columns: Sequence[Any], *where: Any) -> list[Sequence[Any]]:
-    """The rows of `SELECT columns WHERE where`. SQLite: fetched as one JSON array, one step of
-    the engine instead of one per row. Each step lets go of the GIL, and under load the writer
-    that holds SQLite's one write lock then waits to get it back, once per row, while every
-    other writer waits for the lock (measured: 50 schools read in 1.2 ms instead of 3-4 ms
-    beside a concurrent push). For columns of numbers, text and JSON only (a JSON column comes
-    back decoded, as it does through its type; a date would come back as text)."""
-    if session.get_bind().dialect.name != "sqlite":
-        return list(session.execute(select(*columns).where(*where)))
-    parts = [func.json(c) if isinstance(c.type, JSON) else c for c in columns]
-    found = session.scalar(select(func.json_group_array(func.json_array(*parts))).where(*where))
+def rows_by_ids(
+    session: Session, table: Table, columns: Sequence[str], key: str, ids: Sequence[int]
+) -> list[Sequence[Any]]:
+    """The rows of `SELECT columns FROM table WHERE key IN ids`, in one statement whose text is
+    the same whatever the ids (sent as one value: a JSON array for SQLite, an array for
+    PostgreSQL), so nothing is built or compiled per call: an ORM select with `IN` cost 4× the
+    reading itself (measured: 50 schools in 0.74 ms against 0.17 ms). SQLite gives the rows as
+    one JSON array, one step of the engine instead of one per row: each step lets go of the GIL,
+    and under load the writer that holds SQLite's one write lock then waits to get it back, once
+    per row, while every other writer waits for the lock. For columns of numbers, text and JSON
+    only (a JSON column comes back decoded; a date would come back as text)."""
+    if not ids:
+        return []
+    dialect = session.get_bind().dialect.name
+    sql = _rows_by_ids_sql(dialect, table, tuple(columns), key)
+    if dialect != "sqlite":
+        return list(session.execute(sql, {"ids": list(ids)}))
+    found = session.scalar(sql, {"ids": orjson.dumps(list(ids)).decode()})
     return orjson.loads(found) if found else []
+
+
+@lru_cache(maxsize=64)
+def _rows_by_ids_sql(dialect: str, table: Table, columns: tuple[str, ...], key: str) -> Any:
+    if dialect != "sqlite":
+        return text(f"SELECT {', '.join(columns)} FROM {table.name} WHERE {key} = ANY(:ids)")
+    parts = ", ".join(f"json({c})" if isinstance(table.c[c].type, JSON) else c for c in columns)
+    return text(
+        f"SELECT json_group_array(json_array({parts})) FROM {table.name} "
+        f"WHERE {key} IN (SELECT value FROM json_each(:ids))"
+    )
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -23,13 +23,11 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     String,
-    and_,
     bindparam,
     cast,
     delete,
     func,
     insert,
-    or_,
     select,
     text,
     update,
@@ -631,7 +629,7 @@ def _docs_of_sql() -> Any:
     """SQLite: the documents of a JSON array of places, each found by its primary key (one
     statement text whatever the number of places, so it is compiled once; built as an OR of
     key terms per call, the statement cost the keeper more in Python than the reading), all
-    in one JSON array [[place…, cells], …] (one step of the engine, see core.db.rows_at_once)."""
+    in one JSON array [[place…, cells], …] (one step of the engine, see core.db.rows_by_ids)."""
     on = " AND ".join(
         f"c.{f} = json_extract(r.value, '$[{j}]')" for j, f in enumerate(_SPLIT_FIELDS)
     )
@@ -846,6 +844,43 @@ def _placements(session: Session, *where: Any) -> dict[int, Placement]:
     return out
 
 
+def _placements_near(
+    session: Session, ids: Iterable[int], schools: Iterable[int], years: Iterable[int]
+) -> dict[int, Placement]:
+    """Where these returns were counted, and in the same query where these schools' returns
+    of these years were (one statement text whatever the numbers: see core.db.rows_by_ids)."""
+    dialect = session.get_bind().dialect.name
+    params = {"ids": sorted(ids), "schools": sorted(schools), "years": sorted(years)}
+    sql = _placements_sql(dialect)
+    if dialect == "sqlite":
+        found = session.scalar(sql, {k: orjson.dumps(v).decode() for k, v in params.items()})
+        rows: Iterable[Sequence[Any]] = orjson.loads(found) if found else []
+    else:
+        rows = session.execute(sql, params)
+    out = {}
+    for r in rows:
+        p = Placement(*r[:-2], tuple(r[-2] or ()), r[-1] or {})  # type: ignore[call-arg]  # the fields in order
+        out[p.return_id] = p
+    return out
+
+
+@lru_cache(maxsize=2)
+def _placements_sql(dialect: str) -> Any:
+    names = ", ".join(_PLACEMENT_FIELDS)
+    if dialect == "postgresql":
+        return text(
+            f"SELECT {names} FROM indicator_placement WHERE return_id = ANY(:ids) "
+            "OR (school_id = ANY(:schools) AND year = ANY(:years))"
+        )
+    parts = ", ".join(f"json({f})" if f in ("levels", "figures") else f for f in _PLACEMENT_FIELDS)
+    return text(
+        f"SELECT json_group_array(json_array({parts})) FROM indicator_placement "
+        "WHERE return_id IN (SELECT value FROM json_each(:ids)) "
+        "OR (school_id IN (SELECT value FROM json_each(:schools)) "
+        "AND year IN (SELECT value FROM json_each(:years)))"
+    )
+
+
 @lru_cache(maxsize=2)
 def _insert_placements_sql(dialect: str) -> Any:
     """INSERT of a JSON array of placements (objects of their fields) in one statement."""
@@ -887,17 +922,8 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
     # Where these returns were counted, and in the same query the same schools' returns of
     # the neighbouring years, whose pairs change with these.
     years = {(s.school_id, s.form, s.year) for s in states.values()}
-    found = _placements(
-        session,
-        or_(
-            col(IndicatorPlacement.return_id).in_(sorted(ids)),
-            and_(
-                col(IndicatorPlacement.school_id).in_(sorted({y[0] for y in years})),
-                col(IndicatorPlacement.year).in_(
-                    sorted({y[2] + d for y in years for d in (-1, 1)})
-                ),
-            ),
-        ),
+    found = _placements_near(
+        session, ids, {y[0] for y in years}, {y[2] + d for y in years for d in (-1, 1)}
     )
     old = {rid: p for rid, p in found.items() if rid in ids}
     partners = {

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from app.core.audit import note_audit
 from app.core.changelog import Change, note_changes
-from app.core.db import database_of, rows_at_once, table_of
+from app.core.db import database_of, rows_by_ids, table_of
 from app.core.derived import bump_reference_version, mark
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.paging import decode_cursor, encode_cursor
@@ -830,27 +830,17 @@ class SchoolPlacement:
 def school_placements(session: Session, school_ids: Iterable[int]) -> dict[int, SchoolPlacement]:
     ids = sorted(set(school_ids))
     out: dict[int, SchoolPlacement] = {}
-    columns = [
-        col(School.id),
-        col(School.admin_unit_id),
-        col(School.ownership),
-        col(School.locality),
-        col(School.levels),
-        col(School.status),
-    ]
     for i in range(0, len(ids), 1000):
-        for sid, uid, own, loc, levels, status in rows_at_once(
-            session, columns, col(School.id).in_(ids[i : i + 1000])
+        for sid, uid, own, loc, levels, status in rows_by_ids(
+            session, table_of(School), _PLACEMENT_COLUMNS, "id", ids[i : i + 1000]
         ):
             out[sid] = SchoolPlacement(
-                sid,
-                uid,
-                own,
-                loc or "",
-                tuple(levels or ()),
-                status == "open",
+                sid, uid, own, loc or "", tuple(levels or ()), status == "open"
             )
     return out
+
+
+_PLACEMENT_COLUMNS = ("id", "admin_unit_id", "ownership", "locality", "levels", "status")
 
 
 def all_school_placements(session: Session) -> list[SchoolPlacement]:

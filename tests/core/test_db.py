@@ -1,5 +1,5 @@
 """`keys_in`: the rows whose key is in a list, found through the index on both databases;
-`rows_at_once`: the rows of a select, the same on both."""
+`rows_by_ids`: the rows of a select by ids, the same on both."""
 
 from itertools import product
 
@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy.orm import Session
 
-from app.core.db import keys_in, rows_at_once
+from app.core.db import keys_in, rows_by_ids
 from app.core.types import JsonType
 
 meta = MetaData()
@@ -65,7 +65,7 @@ def test_keys_in_searches_the_index_on_sqlite(table: Session) -> None:
 
 
 docs = Table(
-    "test_rows_at_once",
+    "test_rows_by_ids",
     meta,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("name", String(16)),
@@ -78,14 +78,21 @@ DOCS = [
 ]
 
 
-def test_rows_at_once_gives_the_rows_a_plain_select_gives(table: Session) -> None:
-    """rows_at_once (SQLite: the rows as one JSON value) reads what a SELECT reads: numbers,
-    text with quotes, NULL, JSON columns decoded; nothing for no row."""
+def test_rows_by_ids_gives_the_rows_a_plain_select_gives(table: Session) -> None:
+    """rows_by_ids (one statement text whatever the ids; SQLite: the rows as one JSON value)
+    reads what a SELECT … WHERE id IN … reads: numbers, text with quotes, NULL, JSON columns
+    decoded; nothing for ids that match no row, or for no ids."""
     table.execute(insert(docs), DOCS)
     table.commit()
     columns = [docs.c.id, docs.c.name, docs.c.levels]
     plain = [tuple(r) for r in table.execute(select(*columns).order_by(docs.c.id))]
-    assert [tuple(r) for r in rows_at_once(table, columns, docs.c.id > 0)] == plain
+    names = ("id", "name", "levels")
+    got = sorted(tuple(r) for r in rows_by_ids(table, docs, names, "id", [3, 1, 2, 7]))
+    assert got == plain
     assert plain[0] == (1, "one", ["primary", "lower_secondary"])
-    assert [tuple(r) for r in rows_at_once(table, columns, docs.c.id == 2)] == [(2, None, [])]
-    assert rows_at_once(table, columns, docs.c.id > 9) == []
+    assert [tuple(r) for r in rows_by_ids(table, docs, names, "id", [2])] == [(2, None, [])]
+    assert [tuple(r) for r in rows_by_ids(table, docs, ("name",), "id", [3])] == [
+        ("trois, « trois »",)
+    ]
+    assert rows_by_ids(table, docs, names, "id", [9]) == []
+    assert rows_by_ids(table, docs, names, "id", []) == []
