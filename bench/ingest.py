@@ -229,6 +229,9 @@ def run_http(
         "EMIS_DATA_DIR": str(tmp),
         "EMIS_DEMO_MODE": "true",  # a throwaway server: no secret key needed
         "EMIS_SYNC_MAX_ITEMS": str(max(batch, 200)),
+        # The PDF and chart renderers warm up in a thread at start-up (2-3 s of the GIL, seen
+        # in py-spy): not during the pushes measured, which would share the process with it.
+        "EMIS_WARM_RENDERERS": "false",
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }
     if sqlite_synchronous:

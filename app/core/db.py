@@ -1,5 +1,6 @@
 """Engine and sessions for SQLite (embedded default) and PostgreSQL (production)."""
 
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -52,13 +53,39 @@ def _sqlite_pragmas(synchronous: str) -> Any:
     return on_connect
 
 
-def _sqlite_begin(conn: Any) -> None:
-    # A deferred transaction that reads and then writes can fail at once with "database is
-    # locked" when another writer got in between; writers begin IMMEDIATE so they queue instead.
-    if conn.get_execution_options().get("sqlite_write"):
+# SQLite has one writer. Writers of this process take turns on a lock of their own before
+# BEGIN IMMEDIATE and hold it until their connection goes back to the pool (after the commit
+# or the rollback), so the next one starts the moment the last one ends. Left to SQLite's busy
+# handler, a waiting writer polls, sleeping 1, 2, 5, 10, 15, 20, then 25 ms and more between
+# tries: the lock often stood free while the next writer slept, and the longer the
+# transactions, the longer the sleeps. Writers of other processes (a second worker, the CLI)
+# still queue on the busy handler; so does a writer that waited WRITER_WAIT seconds for its
+# turn (it never waits forever for a turn that was not given back).
+_WRITER_TURN = "emis_writer_turn"
+WRITER_WAIT = 30.0
+
+
+def _sqlite_writers(engine: Engine) -> None:
+    turn = threading.Lock()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # A deferred transaction that reads and then writes can fail at once with "database
+        # is locked" when another writer got in between; writers begin IMMEDIATE, in turn.
+        if not conn.get_execution_options().get("sqlite_write"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        info = conn.info  # the pooled connection's: given back when it returns to the pool
+        if _WRITER_TURN not in info and turn.acquire(timeout=WRITER_WAIT):
+            info[_WRITER_TURN] = True
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
+
+    def give_back(_dbapi_conn: Any, record: Any, *_args: Any) -> None:
+        if record is not None and record.info.pop(_WRITER_TURN, None):
+            turn.release()
+
+    for name in ("checkin", "invalidate", "close", "detach"):
+        event.listen(engine.pool, name, give_back)
 
 
 def _json_dumps(value: Any) -> str:
@@ -98,7 +125,7 @@ def make_engine(
         def _no_pysqlite_tx(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
 
-        event.listen(engine, "begin", _sqlite_begin)
+        _sqlite_writers(engine)
         watch_writes(engine)
         return engine
     engine = create_engine(
@@ -171,15 +198,24 @@ def rows_by_ids(
     return orjson.loads(found) if found else []
 
 
-@lru_cache(maxsize=64)
-def _rows_by_ids_sql(dialect: str, table: Table, columns: tuple[str, ...], key: str) -> Any:
+def all_rows(session: Session, table: Table, columns: Sequence[str]) -> list[Sequence[Any]]:
+    """Every row of a small table (its columns), in no set order, the way rows_by_ids reads."""
+    dialect = session.get_bind().dialect.name
+    sql = _rows_by_ids_sql(dialect, table, tuple(columns), None)
     if dialect != "sqlite":
-        return text(f"SELECT {', '.join(columns)} FROM {table.name} WHERE {key} = ANY(:ids)")
+        return list(session.execute(sql))
+    found = session.scalar(sql)
+    return orjson.loads(found) if found else []
+
+
+@lru_cache(maxsize=64)
+def _rows_by_ids_sql(dialect: str, table: Table, columns: tuple[str, ...], key: str | None) -> Any:
+    if dialect != "sqlite":
+        where = f" WHERE {key} = ANY(:ids)" if key else ""
+        return text(f"SELECT {', '.join(columns)} FROM {table.name}{where}")
     parts = ", ".join(f"json({c})" if isinstance(table.c[c].type, JSON) else c for c in columns)
-    return text(
-        f"SELECT json_group_array(json_array({parts})) FROM {table.name} "
-        f"WHERE {key} IN (SELECT value FROM json_each(:ids))"
-    )
+    where = f" WHERE {key} IN (SELECT value FROM json_each(:ids))" if key else ""
+    return text(f"SELECT json_group_array(json_array({parts})) FROM {table.name}{where}")
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -6,6 +6,7 @@ one code path; they flush, never commit."""
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -15,7 +16,7 @@ from sqlmodel import col
 
 from app.core.audit import note_audit
 from app.core.changelog import Change, note_changes
-from app.core.db import database_of, rows_by_ids, table_of
+from app.core.db import all_rows, database_of, rows_by_ids, table_of
 from app.core.derived import bump_reference_version, mark
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.core.paging import decode_cursor, encode_cursor
@@ -890,16 +891,19 @@ def education_levels(session: Session) -> list[EducationLevel]:
 
 def education_structure(session: Session) -> list[tuple[str, int, int, int, list[str]]]:
     """(code, sequence, entrance age, duration, grades) of each level in sequence: what derived
-    figures read on every push, as plain rows (no objects to load)."""
-    lv = table_of(EducationLevel)
-    return [
-        (code, sequence, entrance, duration, list(grades or ()))
-        for code, sequence, entrance, duration, grades in session.execute(
-            select(
-                lv.c.code, lv.c.sequence, lv.c.entrance_age, lv.c.duration, lv.c.grades
-            ).order_by(lv.c.sequence)
-        )
-    ]
+    figures read on every push (twice: before the write transaction and in it), as plain rows
+    in one statement of constant text (see core.db.rows_by_ids)."""
+    rows = all_rows(session, table_of(EducationLevel), _STRUCTURE_COLUMNS)
+    return sorted(
+        (
+            (code, seq, entrance, duration, list(grades or ()))
+            for code, seq, entrance, duration, grades in rows
+        ),
+        key=itemgetter(1),
+    )
+
+
+_STRUCTURE_COLUMNS = ("code", "sequence", "entrance_age", "duration", "grades")
 
 
 def population_by_unit(session: Session, year: int) -> dict[tuple[int, int, str], int]:

@@ -1,13 +1,13 @@
 """`keys_in`: the rows whose key is in a list, found through the index on both databases;
-`rows_by_ids`: the rows of a select by ids, the same on both."""
+`rows_by_ids` and `all_rows`: the rows of a select by ids (or of all), the same on both."""
 
 from itertools import product
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from app.core.db import keys_in, rows_by_ids
+from app.core.db import all_rows, keys_in, rows_by_ids
 from app.core.types import JsonType
 
 meta = MetaData()
@@ -96,3 +96,7 @@ def test_rows_by_ids_gives_the_rows_a_plain_select_gives(table: Session) -> None
     ]
     assert rows_by_ids(table, docs, names, "id", [9]) == []
     assert rows_by_ids(table, docs, names, "id", []) == []
+    assert sorted(tuple(r) for r in all_rows(table, docs, names)) == plain
+    table.execute(delete(docs))
+    table.commit()
+    assert all_rows(table, docs, names) == []
