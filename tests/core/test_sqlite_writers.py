@@ -54,12 +54,12 @@ def _handover_gap(factory) -> float:  # type: ignore[no-untyped-def]
 
 def test_a_waiting_writer_starts_when_the_one_before_commits(writers) -> None:  # type: ignore[no-untyped-def]
     """Three times: a writer holds the write lock for 0.6 s; another, which asked 0.1 s in,
-    begins within 15 ms of the first's commit (measured: about 1 ms). Through SQLite's busy
+    begins within 20 ms of the first's commit (measured: about 1 ms). Through SQLite's busy
     handler alone it begins at its next poll, 100 ms apart by then (measured: 16 to 42 ms
-    late, 0 to 100 ms possible: three in a row within 15 ms would be luck)."""
+    late, 0 to 100 ms possible: three in a row within 20 ms would be luck)."""
     factory, _ = writers
     gaps = [_handover_gap(factory) for _ in range(3)]
-    assert len(gaps) == 3 and all(0 <= g < 0.015 for g in gaps), gaps
+    assert len(gaps) == 3 and all(g < 0.02 for g in gaps), gaps
     with factory() as s:
         assert (
             s.execute(text("SELECT who FROM t ORDER BY id")).scalars().all()
