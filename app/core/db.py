@@ -190,22 +190,33 @@ def rows_by_ids(
     only (a JSON column comes back decoded; a date would come back as text)."""
     if not ids:
         return []
-    dialect = session.get_bind().dialect.name
-    sql = _rows_by_ids_sql(dialect, table, tuple(columns), key)
-    if dialect != "sqlite":
-        return list(session.execute(sql, {"ids": list(ids)}))
-    found = session.scalar(sql, {"ids": orjson.dumps(list(ids)).decode()})
-    return orjson.loads(found) if found else []
+    sql = _rows_by_ids_sql(session.get_bind().dialect.name, table, tuple(columns), key)
+    return rows_of(session, sql, ids=ids)
 
 
 def all_rows(session: Session, table: Table, columns: Sequence[str]) -> list[Sequence[Any]]:
     """Every row of a small table (its columns), in no set order, the way rows_by_ids reads."""
-    dialect = session.get_bind().dialect.name
-    sql = _rows_by_ids_sql(dialect, table, tuple(columns), None)
-    if dialect != "sqlite":
-        return list(session.execute(sql))
-    found = session.scalar(sql)
+    return rows_of(
+        session, _rows_by_ids_sql(session.get_bind().dialect.name, table, tuple(columns), None)
+    )
+
+
+def rows_of(session: Session, sql: Any, **lists: Sequence[Any]) -> list[Sequence[Any]]:
+    """Run a statement of constant text whose parameters are lists: PostgreSQL takes them as
+    arrays (`= ANY(:name)`) and gives rows; SQLite takes them as JSON arrays (`IN (SELECT value
+    FROM json_each(:name))`) and gives its rows as one JSON array, built by
+    `sqlite_json_rows` (see rows_by_ids)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return list(session.execute(sql, {k: list(v) for k, v in lists.items()}))
+    found = session.scalar(sql, {k: orjson.dumps(list(v)).decode() for k, v in lists.items()})
     return orjson.loads(found) if found else []
+
+
+def sqlite_json_rows(table: Table, columns: Sequence[str]) -> str:
+    """SQLite: the select list that gives these columns of every row as one JSON array of
+    arrays (JSON columns as JSON, not as text)."""
+    parts = ", ".join(f"json({c})" if isinstance(table.c[c].type, JSON) else c for c in columns)
+    return f"json_group_array(json_array({parts}))"
 
 
 @lru_cache(maxsize=64)
@@ -213,9 +224,8 @@ def _rows_by_ids_sql(dialect: str, table: Table, columns: tuple[str, ...], key: 
     if dialect != "sqlite":
         where = f" WHERE {key} = ANY(:ids)" if key else ""
         return text(f"SELECT {', '.join(columns)} FROM {table.name}{where}")
-    parts = ", ".join(f"json({c})" if isinstance(table.c[c].type, JSON) else c for c in columns)
     where = f" WHERE {key} IN (SELECT value FROM json_each(:ids))" if key else ""
-    return text(f"SELECT json_group_array(json_array({parts})) FROM {table.name}{where}")
+    return text(f"SELECT {sqlite_json_rows(table, columns)} FROM {table.name}{where}")
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.core.audit import note_audit
-from app.core.db import keys_in, table_of
+from app.core.db import keys_in, rows_of, sqlite_json_rows, table_of
 from app.core.derived import Dirty, prepared, register, register_preparer
 from app.forms.checking import CompiledForm
 from app.forms.service import FormCache
@@ -849,14 +849,8 @@ def _placements_near(
 ) -> dict[int, Placement]:
     """Where these returns were counted, and in the same query where these schools' returns
     of these years were (one statement text whatever the numbers: see core.db.rows_by_ids)."""
-    dialect = session.get_bind().dialect.name
-    params = {"ids": sorted(ids), "schools": sorted(schools), "years": sorted(years)}
-    sql = _placements_sql(dialect)
-    if dialect == "sqlite":
-        found = session.scalar(sql, {k: orjson.dumps(v).decode() for k, v in params.items()})
-        rows: Iterable[Sequence[Any]] = orjson.loads(found) if found else []
-    else:
-        rows = session.execute(sql, params)
+    sql = _placements_sql(session.get_bind().dialect.name)
+    rows = rows_of(session, sql, ids=sorted(ids), schools=sorted(schools), years=sorted(years))
     out = {}
     for r in rows:
         p = Placement(*r[:-2], tuple(r[-2] or ()), r[-1] or {})  # type: ignore[call-arg]  # the fields in order
@@ -872,9 +866,9 @@ def _placements_sql(dialect: str) -> Any:
             f"SELECT {names} FROM indicator_placement WHERE return_id = ANY(:ids) "
             "OR (school_id = ANY(:schools) AND year = ANY(:years))"
         )
-    parts = ", ".join(f"json({f})" if f in ("levels", "figures") else f for f in _PLACEMENT_FIELDS)
+    rows = sqlite_json_rows(table_of(IndicatorPlacement), _PLACEMENT_FIELDS)
     return text(
-        f"SELECT json_group_array(json_array({parts})) FROM indicator_placement "
+        f"SELECT {rows} FROM indicator_placement "
         "WHERE return_id IN (SELECT value FROM json_each(:ids)) "
         "OR (school_id IN (SELECT value FROM json_each(:schools)) "
         "AND year IN (SELECT value FROM json_each(:years)))"
