@@ -176,6 +176,63 @@ def make_items(year: int, schools: list[tuple[str, list[str]]], seed: int) -> li
     return batch_items(year, schools, seed)
 
 
+def analyze(url: str) -> None:
+    """PostgreSQL: ANALYZE the whole database (a prepared country's tables get the statistics a
+    database in use has; autovacuum is off on this machine)."""
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text("ANALYZE"))
+    eng.dispose()
+
+
+# Autovacuum's rule for ANALYZE (PostgreSQL's defaults): a table whose rows changed since its
+# last analysis number more than 50 + 10 % of its rows.
+_STALE_TABLES = """
+SELECT s.relname FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid
+WHERE s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0)
+"""
+
+
+class AutoAnalyze:
+    """PostgreSQL: what autovacuum would do to the statistics while the pushes grow the tables
+    (it is off on this machine; without it the planner keeps a table's empty-start statistics
+    and scans it whole): every `every` seconds, ANALYZE each table autovacuum's rule names.
+    Production checks every minute (autovacuum_naptime) but grows over weeks, not seconds."""
+
+    def __init__(self, url: str, every: float = 1.0) -> None:
+        self.url, self.every = url, every
+        self.stop = threading.Event()
+        self.analyzed = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "AutoAnalyze":
+        if self.url.startswith("postgresql"):
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def _run(self) -> None:
+        from sqlalchemy import create_engine, text
+
+        eng = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        try:
+            with eng.connect() as c:
+                while not self.stop.wait(self.every):
+                    for (table,) in c.execute(text(_STALE_TABLES)).all():
+                        c.execute(text(f'ANALYZE "{table}"'))
+                        self.analyzed += 1
+        finally:
+            eng.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -322,7 +379,7 @@ def run_http(
 
     started = time.perf_counter()
     try:
-        with ThreadPoolExecutor(concurrency) as pool:
+        with AutoAnalyze(url), ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(send_stream, streams))
     finally:
         elapsed = time.perf_counter() - started
@@ -597,6 +654,8 @@ def main() -> None:
                 url, args.returns, args.seed, args.by_district
             )
             prepare(raw_url, args.returns, args.seed)
+            analyze(url)
+            analyze(raw_url)
             items = make_items(year, schools, args.seed)
             cells = sum(cell_count(it["values"]) for it in items)
             if args.keep_rounds:

@@ -26,7 +26,9 @@ _DIRTY = "dirty_for_keepers"
 # its batch, with the read session; the keeper, inside the transaction, uses what they made of
 # a revision's values only after checking that it still holds (the same school levels, the
 # same education structure), and does the work itself otherwise.
-Item = tuple[str, int, Any, int]  # (form, form version, values about to be stored, school id)
+# (form, form version, values about to be stored, school id, what the check engine read of
+# those values: CheckResult.cells, or None)
+Item = tuple[str, int, Any, int, Any]
 Preparer = Callable[[Session, list[Item]], list[Any]]
 preparers: list[Preparer] = []
 _PREPARED = "prepared_for_keepers"

@@ -37,7 +37,7 @@ from sqlmodel import col
 
 from app.core.audit import note_audit
 from app.core.db import keys_in, rows_of, sqlite_json_rows, table_of
-from app.core.derived import Dirty, prepared, register, register_preparer
+from app.core.derived import Dirty, Item, prepared, register, register_preparer
 from app.forms.checking import CompiledForm
 from app.forms.service import FormCache
 from app.indicators.models import (
@@ -52,6 +52,9 @@ from app.returns import service as returns
 from app.returns.service import ReturnState
 
 Cells = dict[str, int]
+# What the check engine read of a return's values (CheckResult.cells): element -> cell key (its
+# options, in the element's dimensions' order) -> value; one value under the key ().
+Read = dict[str, dict[tuple[str, ...], Any]]
 # (year, form, unit, status, ownership, locality) of a contribution
 Place = tuple[int, str, int, str, str, str]
 
@@ -395,14 +398,11 @@ def _plan_shape(
     )
 
 
-def contribution(
-    form: CompiledForm,
-    values: dict[str, Any],
-    structure: Structure,
-    offered: Sequence[str],
-) -> Cells:
-    """cells_of's result, made through the plan of the return's shape (each shape planned once);
-    shapes past the memo's bound, or values no shape can name, are counted by cells_of."""
+def _plans_for(
+    form: CompiledForm, structure: Structure, offered: Sequence[str]
+) -> dict[Any, _Shape] | None:
+    """The plans of this form, structure and levels offered by shape; None when the form's
+    returns are counted cell by cell."""
     memo_key = (id(form), id(structure), tuple(offered))
     hit = _shapes.get(memo_key)
     if hit is None or hit[0] is not form or hit[1] is not structure:
@@ -415,9 +415,32 @@ def contribution(
         if len(_shapes) >= _MEMOS_MAX:  # forms, structures and levels offered come and go
             _shapes.clear()
         hit = _shapes[memo_key] = (form, structure, {} if planned else None)
-    plans = hit[2]
+    return hit[2]
+
+
+def contribution(
+    form: CompiledForm,
+    values: dict[str, Any],
+    structure: Structure,
+    offered: Sequence[str],
+    read: Read | None = None,
+) -> Cells:
+    """cells_of's result, made through the plan of the return's shape (each shape planned once);
+    shapes past the memo's bound, or values no shape can name, are counted by cells_of.
+    `read`, when given, is what the check engine read of these very values (CheckResult.cells:
+    element -> cell key -> value): the shape and numbers are then taken from it, in the order
+    read, with no second walk over the values' cells."""
+    plans = _plans_for(form, structure, offered)
     if plans is None:
         return cells_of(form, values, structure, offered)
+    if read is not None and _reads_cells(form):
+        shape, numbers = _shape_of_read(form, read)
+        plan = plans.get(shape)
+        if plan is None:
+            if len(plans) >= _SHAPES_MAX:
+                return cells_of(form, values, structure, offered)
+            plan = plans[shape] = _plan_shape(form, _in_read_order(form, read), structure, offered)
+        return _applied(plan, numbers)
     try:
         shape, numbers = _shape_of(form, values)
         plan = plans.get(shape)
@@ -427,6 +450,10 @@ def contribution(
         if len(plans) >= _SHAPES_MAX:
             return cells_of(form, values, structure, offered)
         plan = plans[shape] = _plan_shape(form, values, structure, offered)
+    return _applied(plan, numbers)
+
+
+def _applied(plan: _Shape, numbers: list[int]) -> Cells:
     out: Cells = {}
     if plan.single is not None:
         got = plan.single(numbers)
@@ -436,6 +463,59 @@ def contribution(
         out[key] = sum(got) if isinstance(got, tuple) else got
     for key, n in plan.constants:
         out[key] = out.get(key, 0) + n
+    return out
+
+
+# A shape taken from the engine's reading starts with this mark (never equal to a shape of
+# values, whose cells' options travel as numbers where they are ages).
+_READ = ("read",)
+_readable: dict[int, tuple[CompiledForm, bool]] = {}
+
+
+def _reads_cells(form: CompiledForm) -> bool:
+    """Whether the engine's reading gives this form's shapes: every element counted either has
+    cells of counts or is one value (dimensioned booleans and choices count by their values)."""
+    hit = _readable.get(id(form))
+    if hit is None or hit[0] is not form:
+        ok = all(
+            kind == "cells" or not form.elements[code].dims for code, kind, *_ in _layout(form)
+        )
+        hit = _readable[id(form)] = (form, ok)
+    return hit[1]
+
+
+def _shape_of_read(form: CompiledForm, read: Read) -> tuple[Any, list[int]]:
+    """_shape_of from the engine's reading: each element's cell keys in the order read (the
+    reading holds no missing value, and counts are ints)."""
+    shape: list[Any] = [_READ]
+    numbers: list[int] = []
+    for code, kind, _key_of, _options_of, _keys in _layout(form):
+        store = read.get(code)
+        if store is None:
+            shape.append(None)
+        elif kind == "cells":
+            shape.append(tuple(store))
+            numbers.extend(store.values())
+        elif kind == "choice":
+            v = store[()]
+            shape.append((type(v), v))
+        else:
+            shape.append(True)
+            v = store[()]
+            numbers.append(int(v) if kind == "count" else 1 if v else 0)
+    return tuple(shape), numbers
+
+
+def _in_read_order(form: CompiledForm, read: Read) -> dict[str, Any]:
+    """The values the engine read, with each element's cells in the order read (for planning a
+    shape of the reading: _plan_shape numbers the cells in this order)."""
+    out: dict[str, Any] = {}
+    for code, store in read.items():
+        dims = form.elements[code].dims
+        if dims:
+            out[code] = [{**dict(zip(dims, k, strict=True)), "value": v} for k, v in store.items()]
+        else:
+            out[code] = store[()]
     return out
 
 
@@ -988,21 +1068,24 @@ def _refresh_returns(session: Session, ids: set[int]) -> None:
     )
 
 
-def prepare_contributions(session: Session, items: list[tuple[str, int, Any, int]]) -> list[Any]:
+def prepare_contributions(session: Session, items: list[Item]) -> list[Any]:
     """Before the write transaction (app.core.derived): each revision's contribution and its
     school's summary, for the school's levels and the education structure as read now; the
     keeper uses them only when both are still the same inside the transaction."""
     structure = structure_of(session)
-    schools = registry.school_placements(session, {sid for *_, sid in items})
+    schools = registry.school_placements(session, {item[3] for item in items})
     out: list[Any] = []
-    for code, version, values, school_id in items:
-        form = _forms.get(session, code, version)
+    forms: dict[tuple[str, int], CompiledForm | None] = {}
+    for code, version, values, school_id, read in items:
+        if (code, version) not in forms:  # one cache lookup a form, not one a return
+            forms[(code, version)] = _forms.get(session, code, version)
+        form = forms[(code, version)]
         school = schools.get(school_id)
         if form is None or school is None:
             out.append(None)
             continue
         offered = tuple(school.levels)
-        cells = contribution(form, values, structure, offered)
+        cells = contribution(form, values, structure, offered, read)
         out.append((form, structure, offered, cells, school_summary(cells, structure)))
     return out
 

@@ -126,6 +126,7 @@ class _Pending:
     key: ReturnKey
     unit_path: str
     prepared: Any = None  # what keepers of derived figures worked out ahead (derived.prepare)
+    read: Any = None  # what the check engine read of rev.values (CheckResult.cells)
 
 
 @dataclass
@@ -225,7 +226,8 @@ def _prepare_batch(
     # What keepers of derived figures can do now, outside the write lock (derived.prepare).
     ready = [p for _, _, p, _ in batch.order if p is not None]
     ahead = derived.prepare(
-        session, [(p.rev.form, p.rev.form_version, p.rev.values, p.rev.school_id) for p in ready]
+        session,
+        [(p.rev.form, p.rev.form_version, p.rev.values, p.rev.school_id, p.read) for p in ready],
     )
     for p, made in zip(ready, ahead, strict=True):
         p.prepared = made
@@ -330,7 +332,7 @@ def _prepare(
         now=batch.now,
         school_code=item.school,
     )
-    return _Pending(item, rev, key, unit_path)
+    return _Pending(item, rev, key, unit_path, read=checked.cells)
 
 
 def _pushed_again(item_id: str, digest: str, known: PushedBefore, lang: str) -> PushResult:

@@ -2,7 +2,8 @@
 cell options it fills), made once per shape; it must give exactly what the reference count,
 cell by cell, gives: for the demo's returns of form v2, the same returns read as v1, with any
 levels offered, with other numbers, cells dropped or reordered, elements left out and choices
-changed (seeded, so a failure repeats)."""
+changed (seeded, so a failure repeats). The push plans from what the check engine read of the
+values (their cells in the order sent), the same count must come out of that too."""
 
 import random
 from typing import Any
@@ -13,6 +14,7 @@ from sqlmodel import col
 from app.core.db import make_engine
 from app.core.uow import Database
 from app.demo.generator import DemoSpec, build_demo
+from app.forms.canonical import canonical_from_cells
 from app.forms.checking import CompiledForm
 from app.forms.models import FormVersion
 from app.forms.service import compiled_form
@@ -75,6 +77,7 @@ def test_planned_contributions_equal_the_count_cell_by_cell(db_url: str) -> None
     assert len(forms) >= 2 and {1, 2} <= versions and len(stored) >= 40
     levels = [lv.code for lv in structure.levels]
     compared = 0
+    read_compared = 0
     shapes_seen = 0
     for _ in range(2):  # the second pass meets every shape already planned
         for values in stored.values():
@@ -85,6 +88,18 @@ def test_planned_contributions_equal_the_count_cell_by_cell(db_url: str) -> None
                     expected = keep.cells_of(form, v, structure, offered)
                     assert keep.contribution(form, v, structure, offered) == expected
                     compared += 1
+                    problems: list[Any] = []
+                    read = form.read_cells(v, problems)
+                    if not problems:  # values the push would store: canonical, and as read
+                        stored_as = canonical_from_cells(form, read)
+                        expected = keep.cells_of(form, stored_as, structure, offered)
+                        got = keep.contribution(form, stored_as, structure, offered, read)
+                        assert got == expected
+                        read_compared += 1
         shapes_seen = sum(len(p) for _, _, p in keep._shapes.values() if p)
-    assert compared >= 300
+    read_shapes = sum(
+        1 for _, _, p in keep._shapes.values() if p for shape in p if shape[0] == keep._READ
+    )
+    assert compared >= 300 and read_compared >= 100
+    assert read_shapes > 0  # shapes planned from the engine's reading
     assert shapes_seen > 0  # the plans were used, not only the fallback

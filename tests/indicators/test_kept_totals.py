@@ -234,7 +234,7 @@ def test_work_prepared_before_the_transaction_is_used_only_while_it_holds(
         (state,) = [r for r in return_states_of_schools(s, [sid]) if r.year == T]
         levels = list(registry.school_placements(s, [sid])[sid].levels)
         values = country.values(T, 6, "lower_secondary" in levels)
-        (ahead,) = derived.prepare(s, [(country.FORM, 1, values, sid)])
+        (ahead,) = derived.prepare(s, [(country.FORM, 1, values, sid, None)])
     assert ahead is not None
     if levels_changed:  # the school opens (or closes) its lower secondary meanwhile
         other = [lv for lv in levels if lv != "lower_secondary"]
