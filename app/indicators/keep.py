@@ -535,6 +535,9 @@ def pair_status(a: str, b: str) -> str:
     return a if _RANK.get(a, 0) <= _RANK.get(b, 0) else b
 
 
+_SCHOOLS = itemgetter(1)  # of a delta (sum, schools)
+
+
 class _Deltas:
     """Changes to the totals, merged by primary key before they are written."""
 
@@ -567,15 +570,28 @@ class _Deltas:
         if self._merged is None:
             merged: dict[Place, dict[str, tuple[int, int]]] = {}
             for place, groups in self._groups.items():
-                rows: dict[str, tuple[int, int]] = {}
+                if len(groups) == 1:  # one shape: its rows made in C
+                    ((keys, (sums, n)),) = groups.items()
+                    merged[place] = dict(zip(keys, zip(sums, repeat(n)), strict=True))
+                    continue
+                # Shapes added key by key, but in C (map over the keys, no Python loop): the
+                # sums and the schools in two dicts that take their keys in the same order.
+                total: dict[str, int] = {}
+                schools: dict[str, int] = {}
                 for keys, (sums, n) in groups.items():
-                    if not rows:  # the place's first shape: its rows made in C
-                        rows = dict(zip(keys, zip(sums, repeat(n)), strict=True))
-                        continue
-                    for key, value in zip(keys, sums, strict=True):
-                        row = rows.get(key)
-                        rows[key] = (value, n) if row is None else (row[0] + value, row[1] + n)
-                merged[place] = rows
+                    total.update(
+                        zip(keys, map(add, map(total.get, keys, repeat(0)), sums), strict=True)
+                    )
+                    schools.update(
+                        zip(
+                            keys,
+                            map(add, map(schools.get, keys, repeat(0)), repeat(n)),
+                            strict=True,
+                        )
+                    )
+                merged[place] = dict(
+                    zip(total, zip(total.values(), schools.values(), strict=True), strict=True)
+                )
             self._merged = merged
         return self._merged
 
@@ -597,17 +613,17 @@ class _Deltas:
         places: list[tuple[Place, dict[str, tuple[int, int]]]] = []
         by_doc: dict[Place, dict[str, tuple[int, int]]] = {}
         for place, deltas in self.by_place.items():
-            rows: dict[str, tuple[int, int]] = {}
-            doc: dict[str, tuple[int, int]] = {}
-            for key, d in deltas.items():
-                if d[0] or d[1]:
-                    (rows if not docs or _row_element(key) else doc)[key] = d
+            if docs:
+                rows = {k: d for k, d in deltas.items() if (d[0] or d[1]) and _row_element(k)}
+                doc = {k: d for k, d in deltas.items() if (d[0] or d[1]) and not _row_element(k)}
+                if doc:
+                    by_doc[place] = doc
+            else:
+                rows = {k: d for k, d in deltas.items() if d[0] or d[1]}
             if rows:
                 places.append((place, rows))
-            if doc:
-                by_doc[place] = doc
         if by_doc:
-            self._write_docs(session, by_doc)
+            self._write_docs(session, by_doc, self.removed)
         if not places:
             return
         t = table.__table__
@@ -630,16 +646,19 @@ class _Deltas:
         # can have reached zero, and a row of no school is never kept).
         sp = table_of(IndicatorSplit)
         fields = [sp.c[f] for f in _SPLIT_FIELDS]
-        emptied = [p for p, rows in places if any(d[1] < 0 for d in rows.values())]
+        emptied = [p for p, rows in places if min(map(_SCHOOLS, rows.values())) < 0]
         for i in range(0, len(emptied), 500):
             splits = select(sp.c.id).where(keys_in(fields, emptied[i : i + 500]))
             session.execute(delete(t).where(t.c.split_id.in_(splits), t.c.schools == 0))
 
     @staticmethod
-    def _write_docs(session: Session, by_doc: dict[Place, dict[str, tuple[int, int]]]) -> None:
+    def _write_docs(
+        session: Session, by_doc: dict[Place, dict[str, tuple[int, int]]], removed: bool
+    ) -> None:
         """Merge deltas (by split: its document's key, then cell) into the documents, one
         statement per 500 documents, in key order (the database adds each key's [sum, schools]
-        and drops keys that reach zero); a document left with no cell goes."""
+        and drops keys that reach zero); a document left with no cell goes (only a document
+        that lost a school can: `removed`, a contribution was taken out)."""
         keys = sorted(by_doc)
         dialect = session.get_bind().dialect.name
         if dialect == "sqlite":
@@ -650,7 +669,9 @@ class _Deltas:
         for i in range(0, len(keys), step):
             chunk = [[*k, by_doc[k]] for k in keys[i : i + step]]
             session.execute(merge, {"rows": _places_json(session, chunk)})
-        emptied = [k for k in keys if any(n < 0 for _, n in by_doc[k].values())]
+        if not removed:
+            return
+        emptied = [k for k in keys if min(map(_SCHOOLS, by_doc[k].values())) < 0]
         t = table_of(IndicatorCells)
         for i in range(0, len(emptied), step):
             session.execute(
