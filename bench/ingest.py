@@ -26,7 +26,12 @@ current (what keeping costs is the ratio of a run with it to one without, back t
 --keep-rounds R measures keeping's cost in one command: R rounds of a run with keeping then
 one without, each on a fresh copy of the same prepared database (a PostgreSQL template, a copy
 of the SQLite file), and prints every run, the median of each side and keep / no-keep (issue 10's
-target is ≥ 0.8). Alternating cancels most of this machine's drift between minutes.
+target is ≥ 0.8), the rounds pooled (mean rate / mean rate), and the CPU a return costs the
+server and the database (PostgreSQL's processes, read from /proc) on each side. Alternating
+cancels most of this machine's drift between minutes.
+
+On PostgreSQL the statistics follow the tables as autovacuum's would (it is off on this
+machine): ANALYZE after preparing, then each second every table autovacuum's rule names.
 
 --profile FILE runs the one server worker under cProfile (every request thread and the event
 loop, merged) and writes FILE (pstats: `python -m pstats FILE`, snakeviz) and FILE.txt (the top
@@ -247,16 +252,64 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_of_tree(pid: int) -> int:
-    """Resident memory of a process and its children, in bytes (Linux /proc)."""
-    total = 0
+def tree_of(pid: int) -> list[int]:
+    """A process and its children (Linux /proc)."""
     pids = [pid]
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         pids += [int(c) for c in children]
     except OSError:
         pass
+    return pids
+
+
+def cpu_ticks(pids: list[int]) -> dict[int, int]:
+    """User + system CPU time of each of these processes so far, in clock ticks (Linux /proc;
+    a process gone is left out)."""
+    out = {}
     for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            out[p] = int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def cpu_spent(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU seconds spent between two readings (a process born in between counts from 0)."""
+    ticks = sum(t - before.get(p, 0) for p, t in after.items())
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends(url: str) -> list[int]:
+    """PostgreSQL (on this machine): the server processes serving this database now, the
+    server's pool and the statistics thread's; SQLite works inside the server: none."""
+    if not url.startswith("postgresql"):
+        return []
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    eng = create_engine(url)
+    try:
+        with eng.connect() as c:
+            return list(
+                c.scalars(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = :db "
+                        "AND pid <> pg_backend_pid()"
+                    ),
+                    {"db": make_url(url).database},
+                )
+            )
+    finally:
+        eng.dispose()
+
+
+def rss_of_tree(pid: int) -> int:
+    """Resident memory of a process and its children, in bytes (Linux /proc)."""
+    total = 0
+    for p in tree_of(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -386,11 +439,20 @@ def run_http(
             send(body)
 
     started = time.perf_counter()
+    elapsed = server_cpu = db_cpu = None
     try:
-        with AutoAnalyze(url), ThreadPoolExecutor(concurrency) as pool:
+        with AutoAnalyze(url) as stats, ThreadPoolExecutor(concurrency) as pool:
+            server_before = cpu_ticks(tree_of(proc.pid))
+            db_before = cpu_ticks(database_backends(url))
+            started = time.perf_counter()
             list(pool.map(send_stream, streams))
+            elapsed = time.perf_counter() - started
+            # Before the pool's connections close: CPU the server and the database spent.
+            server_cpu = cpu_spent(server_before, cpu_ticks(tree_of(proc.pid)))
+            db_cpu = cpu_spent(db_before, cpu_ticks(database_backends(url)))
     finally:
-        elapsed = time.perf_counter() - started
+        if elapsed is None:  # the pushes failed: the time until then
+            elapsed = time.perf_counter() - started
         stop.set()
         sampler.join()
         proc.terminate()
@@ -410,6 +472,9 @@ def run_http(
         "peak_rss_mb": peak[0] / 2**20,
         "statuses": statuses,
         "shed_503": shed[0],
+        "server_cpu_s": server_cpu,
+        "db_cpu_s": db_cpu,
+        "analyzed": stats.analyzed,
     }
 
 
@@ -711,6 +776,8 @@ def main() -> None:
         "p90_batch_ms": round(http["p90_ms"], 2),
         "p50_request_ms": round(http["p50_ms"], 2),
         "raw_p50_transaction_ms": round(raw["p50_ms"], 2),
+        "server_cpu_ms_per_return": round(1000 * http["server_cpu_s"] / n, 3),
+        "db_cpu_ms_per_return": round(1000 * http["db_cpu_s"] / n, 3),
         "shed_503": http["shed_503"],
         "sqlite_synchronous": args.sqlite_synchronous,
         "profiled": bool(args.profile),
@@ -729,6 +796,10 @@ def main() -> None:
     )
     print(f"{'requests (503 resent)':24}{result['requests']:>16}  ({result['shed_503']})")
     print(f"{'server peak RSS MB':24}{result['server_peak_rss_mb']:>16}")
+    print(
+        f"{'CPU ms a return':24}{result['server_cpu_ms_per_return']:>10} server"
+        f"{result['db_cpu_ms_per_return']:>10} database"
+    )
     print(f"{'ratio to raw':24}{result['ratio_to_raw']:>16}")
     if args.profile:
         print(f"profile: {args.profile} and {args.profile}.txt (figures above are profiled)")
@@ -746,6 +817,7 @@ def keep_rounds(
 ) -> None:
     """Keeping's cost: runs with and without it alternated, each on a copy of `url`."""
     runs: dict[bool, list[float]] = {True: [], False: []}
+    cpu: dict[bool, list[tuple[float, float]]] = {True: [], False: []}  # (server, db) s
     for r in range(args.keep_rounds):
         for keep in (True, False):
             copy = clone_database(url, f"round{r}{'k' if keep else 'n'}", tmp)
@@ -767,6 +839,7 @@ def keep_rounds(
             finally:
                 drop_database(copy)
             runs[keep].append(http["returns_per_s"])
+            cpu[keep].append((http["server_cpu_s"], http["db_cpu_s"]))
     print("Raw ceiling …", file=sys.stderr)
     raw = run_raw(raw_url, items, args.batch, args.sqlite_synchronous)
     keep_median, plain_median = (statistics.median(runs[k]) for k in (True, False))
@@ -775,8 +848,20 @@ def keep_rounds(
         print(f"{'round ' + str(r + 1):24}{a:>12.1f}{b:>14.1f}{a / b:>16.2f}")
     ratio = keep_median / plain_median
     print(f"{'median':24}{keep_median:>12.1f}{plain_median:>14.1f}{ratio:>16.2f}")
+    pooled = statistics.mean(runs[True]) / statistics.mean(runs[False])
+    print(f"{'pooled (mean / mean)':24}{'':26}{pooled:>16.2f}")
     print(f"{'raw ceiling':24}{raw['returns_per_s']:>12.1f}")
     print(f"target keep / no-keep >= 0.8: {'met' if ratio >= 0.8 else 'not met'}")
+    # CPU a return (server process and, on PostgreSQL, the database's processes), summed over
+    # the rounds: what keeping costs on a machine with no CPU to spare, less noisy than rates.
+    n = len(items) * args.keep_rounds
+    per = {k: [1000 * sum(c[i] for c in cpu[k]) / n for i in (0, 1)] for k in (True, False)}
+    print(f"{'CPU ms a return':24}{'keeping':>12}{'not keeping':>14}{'no-keep / keep':>16}")
+    for i, name in enumerate(("server", "database")):
+        a, b = per[True][i], per[False][i]
+        print(f"{'  ' + name:24}{a:>12.3f}{b:>14.3f}")
+    cpu_ratio = sum(per[False]) / sum(per[True])
+    print(f"{'  both':24}{sum(per[True]):>12.3f}{sum(per[False]):>14.3f}{cpu_ratio:>16.2f}")
     result = {
         "db": args.db,
         "returns": len(items),
@@ -787,6 +872,10 @@ def keep_rounds(
         "keeping_returns_per_s": [round(x, 1) for x in runs[True]],
         "not_keeping_returns_per_s": [round(x, 1) for x in runs[False]],
         "keep_over_no_keep": round(ratio, 3),
+        "keep_over_no_keep_pooled": round(pooled, 3),
+        "cpu_ms_per_return_keeping": [round(x, 3) for x in per[True]],
+        "cpu_ms_per_return_not_keeping": [round(x, 3) for x in per[False]],
+        "cpu_no_keep_over_keep": round(cpu_ratio, 3),
         "raw_returns_per_s": round(raw["returns_per_s"], 1),
         "cpus": os.cpu_count(),
         "app_root": str(ROOT),
