@@ -53,7 +53,7 @@ def test_analyze_skips_what_no_query_filters_and_samples_little(pg_factory):
             stats = dict(
                 c.execute(
                     text(
-                        "SELECT attname, n_distinct FROM pg_stats WHERE tablename = 'indicator_sum'"
+                        "SELECT attname, avg_width FROM pg_stats WHERE tablename = 'indicator_sum'"
                     )
                 ).all()
             )
@@ -68,7 +68,8 @@ def test_analyze_skips_what_no_query_filters_and_samples_little(pg_factory):
     finally:
         eng.dispose()
     assert set(stats) == {"split_id", "element", "key"}  # no statistics of the other columns
-    assert stats["element"] == 1
+    # the planner knows a key is short (without its statistics it takes 200 characters)
+    assert stats["key"] < 40
     assert "Seq Scan" not in plan_text and "pk_indicator_sum" in plan_text
 
 
