@@ -12,8 +12,9 @@ or groups by. Here: no statistics for the columns only read out (sums, schools' 
 figures, levels, the cell documents); a target of 10 for the columns queries pick or group
 rows by (a split's id, element and key, a placement's return, school, year and place), whose
 values are few or unique. The keys keep statistics: without them the planner takes a key for
-200 characters wide (it is about 25) and plans the national sums' aggregate on disk. ANALYZE of the totals of 6,000 schools went
-from about 125 ms to 12 ms, of their placements from about 85 ms to 15 ms.
+200 characters wide (it is about 25) and plans the national sums' aggregate on disk. ANALYZE
+of the totals of 6,000 schools went from about 125 ms to 12 ms, of their placements from about
+85 ms to 15 ms.
 """
 
 from collections.abc import Sequence

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, text
 
 from app.core.migrate import alembic_config
 
-REV = "3f6d2a9c41b7"
+BEFORE = "498d1c07b29c"  # the revision before 3f6d2a9c41b7
 
 
 def _targets(url: str) -> dict[tuple[str, str], int]:
@@ -76,7 +76,7 @@ def test_analyze_skips_what_no_query_filters_and_samples_little(pg_factory):
 def test_downgrade_gives_the_defaults_back(pg_factory):
     url = pg_factory.empty(migrate=True)
     cfg = alembic_config(url)
-    command.downgrade(cfg, "498d1c07b29c")
+    command.downgrade(cfg, BEFORE)
     assert set(_targets(url).values()) == {-1}
     command.upgrade(cfg, "head")
     assert _targets(url)[("indicator_sum", "value")] == 0
